@@ -1,0 +1,162 @@
+//! How failures look on the wire: Nova's fault envelope, and WebOb's default
+//! error pages for what never reaches Nova's resource layer (router 404, 413).
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::json::to_json;
+use crate::error::{fault_name, Fault};
+
+pub const FAULT_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
+pub const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// `{"<faultName>": {"code": N, "message": "..."}}`.
+pub fn fault_response(status: u16, message: &str) -> Response {
+    #[derive(Serialize)]
+    struct Inner<'a> {
+        code: u16,
+        message: &'a str,
+    }
+    let mut envelope = std::collections::BTreeMap::new();
+    envelope.insert(
+        fault_name(status),
+        Inner {
+            code: status,
+            message,
+        },
+    );
+    let body = to_json(&envelope);
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(FAULT_CONTENT_TYPE),
+    );
+    response
+}
+
+impl IntoResponse for Fault {
+    fn into_response(self) -> Response {
+        if let Fault::Internal(detail) = &self {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        fault_response(self.status(), &self.to_string())
+    }
+}
+
+/// WebOb's `acceptable_offers(['text/html', 'application/json'])`, falling back to text/plain.
+fn negotiate_error_type(accept: Option<&str>) -> &'static str {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return "text/plain";
+    };
+    let offers = ["text/html", "application/json"];
+    let mut best: Option<(f32, usize)> = None;
+    for (index, offer) in offers.iter().enumerate() {
+        let (offer_type, offer_sub) = offer.split_once('/').unwrap_or((offer, ""));
+        // The most specific matching range decides the quality.
+        let mut quality: Option<(u8, f32)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.trim().parse::<f32>().ok())
+                })
+                .next()
+                .unwrap_or(1.0);
+            let (t, s) = media.split_once('/').unwrap_or((media.as_str(), ""));
+            let specificity = if t == offer_type && s == offer_sub {
+                3
+            } else if t == offer_type && s == "*" {
+                2
+            } else if t == "*" && s == "*" {
+                1
+            } else {
+                continue;
+            };
+            if quality.is_none_or(|(best, _)| specificity > best) {
+                quality = Some((specificity, q));
+            }
+        }
+        if let Some((_, q)) = quality.filter(|(_, q)| *q > 0.0) {
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, index));
+            }
+        }
+    }
+    best.map(|(_, i)| offers[i]).unwrap_or("text/plain")
+}
+
+/// A WebOb `HTTPException` default page (`status_line` e.g. `404 Not Found`).
+pub fn webob_error_page(
+    method: &Method,
+    headers: &HeaderMap,
+    status: StatusCode,
+    explanation: &str,
+) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let status_line = format!("{} {}", status.as_u16(), title);
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = match negotiate_error_type(accept) {
+        "application/json" => {
+            let body = serde_json::json!({
+                "message": format!("{explanation}<br /><br />\n\n\n"),
+                "code": status_line,
+                "title": title,
+            });
+            (JSON_CONTENT_TYPE, String::from_utf8(to_json(&body)).expect("utf-8"))
+        }
+        "text/html" => (
+            "text/html; charset=UTF-8",
+            format!(
+                "<html>\n <head>\n  <title>{status_line}</title>\n </head>\n <body>\n  <h1>{status_line}</h1>\n  {explanation}<br /><br />\n\n\n\n </body>\n</html>"
+            ),
+        ),
+        _ => ("text/plain; charset=UTF-8", format!("{status_line}\n\n{explanation}\n\n   ")),
+    };
+    let body = if method == Method::HEAD {
+        String::new()
+    } else {
+        body
+    };
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// The router's 404 for anything no route matches.
+pub fn not_found_page(method: &Method, headers: &HeaderMap) -> Response {
+    webob_error_page(
+        method,
+        headers,
+        StatusCode::NOT_FOUND,
+        "The resource could not be found.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(negotiate_error_type(None), "text/plain");
+        assert_eq!(
+            negotiate_error_type(Some("application/json")),
+            "application/json"
+        );
+        assert_eq!(negotiate_error_type(Some("*/*")), "text/html");
+        assert_eq!(negotiate_error_type(Some("application/xml")), "text/plain");
+        assert_eq!(
+            negotiate_error_type(Some("text/html;q=0.5, application/json")),
+            "application/json"
+        );
+    }
+}

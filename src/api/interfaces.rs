@@ -1,0 +1,198 @@
+//! `/servers/{server_id}/os-interface`: list, attach, show, detach.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::context::ApiContext;
+use super::fault::{not_found_page, webob_error_page, JSON_CONTENT_TYPE};
+use super::json::to_json;
+use super::middleware::MAX_REQUEST_BODY;
+use super::validation::{attach_request, check_no_query_parameters};
+use super::wire::{InterfaceAttachment, InterfaceAttachments, OneInterfaceAttachment};
+use crate::app::AppState;
+use crate::domain::ops::{self, OpContext};
+use crate::domain::{model, ApiVersion, Operation};
+use crate::error::Fault;
+
+/// Path parameters; a path that cannot be decoded is a router 404.
+pub struct Ids<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Ids<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Ids(value)),
+            Err(_) => Err(not_found_page(&parts.method, &parts.headers)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ServerPath {
+    pub project_id: Option<String>,
+    pub server_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct PortPath {
+    pub project_id: Option<String>,
+    pub server_id: String,
+    pub port_id: String,
+}
+
+/// A 200 (or other) JSON success, `Content-Type: application/json` exactly.
+pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    response
+}
+
+/// The query-string rules of list and show: UTF-8, and none at all from 2.102.
+pub fn check_query(ctx: &ApiContext, query: Option<&str>) -> Result<(), Fault> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(());
+    };
+    let plus_as_space = query.replace('+', " ");
+    if percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .is_err()
+    {
+        return Err(Fault::QueryNotUtf8);
+    }
+    if ctx.version < ApiVersion::STRICT_QUERY {
+        return Ok(());
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if (name.is_empty() && value.is_empty()) || names.iter().any(|n| *n == name) {
+            continue;
+        }
+        names.push(name.into_owned());
+    }
+    check_no_query_parameters(&names)
+}
+
+pub async fn list_interfaces(
+    State(app): State<AppState>,
+    ctx: ApiContext,
+    Ids(path): Ids<ServerPath>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Fault> {
+    ctx.check_url_project(path.project_id.as_deref())?;
+    check_query(&ctx, query.as_deref())?;
+    app.cloud
+        .read(|world| {
+            let ports = ops::list_interfaces(world, &ctx.caller, &path.server_id)?;
+            let body = InterfaceAttachments {
+                interface_attachments: ports
+                    .map(|p| InterfaceAttachment::new(p, ctx.version))
+                    .collect(),
+            };
+            Ok(json_response(StatusCode::OK, to_json(&body)))
+        })
+        .await
+}
+
+pub async fn show_interface(
+    State(app): State<AppState>,
+    ctx: ApiContext,
+    Ids(path): Ids<PortPath>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Fault> {
+    ctx.check_url_project(path.project_id.as_deref())?;
+    check_query(&ctx, query.as_deref())?;
+    app.cloud
+        .read(|world| {
+            let port = ops::show_interface(world, &ctx.caller, &path.server_id, &path.port_id)?;
+            let body = OneInterfaceAttachment {
+                interface_attachment: InterfaceAttachment::new(port, ctx.version),
+            };
+            Ok(json_response(StatusCode::OK, to_json(&body)))
+        })
+        .await
+}
+
+/// Read the body as Nova does: empty is JSON `null`; anything unparsable is
+/// `Malformed request body`.
+fn parse_body(bytes: &[u8]) -> Result<serde_json::Value, Fault> {
+    if bytes.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|_| Fault::MalformedBody)
+}
+
+pub async fn attach_interface(
+    State(app): State<AppState>,
+    ctx: ApiContext,
+    Ids(path): Ids<ServerPath>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Fault> {
+    let bytes: Bytes = match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Ok(webob_error_page(
+                &Method::POST,
+                &headers,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request is too large. Larger than max_request_body_size (%s).",
+            ))
+        }
+    };
+    let body = parse_body(&bytes)?;
+    ctx.check_url_project(path.project_id.as_deref())?;
+    let request = attach_request(&body, ctx.version)?;
+    let op = OpContext {
+        caller: &ctx.caller,
+        request_id: &ctx.request_id,
+        now: model::now(),
+        host: &app.host,
+    };
+    let attached = app
+        .cloud
+        .write(|txn| ops::attach_interface(txn, &op, &path.server_id, &request))
+        .await
+        .map_err(|e| Fault::Internal(format!("porthole.StoreError: {e}")))??;
+    // Nova answers with its own show of the new attachment, checks included.
+    check_query(&ctx, query.as_deref())?;
+    if !ctx
+        .caller
+        .may(Operation::ShowInterface, &attached.server_project)
+    {
+        return Err(Fault::PolicyNotAuthorized(Operation::ShowInterface.rule()));
+    }
+    let body = OneInterfaceAttachment {
+        interface_attachment: InterfaceAttachment::new(&attached.port, ctx.version),
+    };
+    Ok(json_response(StatusCode::OK, to_json(&body)))
+}
+
+pub async fn detach_interface(
+    State(app): State<AppState>,
+    ctx: ApiContext,
+    Ids(path): Ids<PortPath>,
+) -> Result<Response, Fault> {
+    ctx.check_url_project(path.project_id.as_deref())?;
+    let op = OpContext {
+        caller: &ctx.caller,
+        request_id: &ctx.request_id,
+        now: model::now(),
+        host: &app.host,
+    };
+    app.cloud
+        .write(|txn| ops::detach_interface(txn, &op, &path.server_id, &path.port_id))
+        .await
+        .map_err(|e| Fault::Internal(format!("porthole.StoreError: {e}")))??;
+    Ok(json_response(StatusCode::ACCEPTED, Vec::new()))
+}

@@ -1,0 +1,218 @@
+//! The request pipeline in Nova's order: request ids and the access log
+//! around everything under /v2.1 and /v2; then, for routed compute calls,
+//! the router's project-id rule, body size, microversion, Content-Type and
+//! the caller.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::auth::noauth_caller;
+use super::context::{ApiContext, RequestId};
+use super::fault::{not_found_page, webob_error_page};
+use crate::app::AppState;
+use crate::domain::ids::{is_route_project_id, new_request_id};
+use crate::domain::microversion::{parse_version, requested_version, VersionError};
+use crate::domain::ApiVersion;
+use crate::error::Fault;
+
+pub static OPENSTACK_API_VERSION: HeaderName = HeaderName::from_static("openstack-api-version");
+pub static NOVA_API_VERSION: HeaderName = HeaderName::from_static("x-openstack-nova-api-version");
+static OPENSTACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
+static COMPUTE_REQUEST_ID: HeaderName = HeaderName::from_static("x-compute-request-id");
+
+/// oslo.middleware's `max_request_body_size` default.
+pub const MAX_REQUEST_BODY: usize = 114_688;
+
+/// Whether the path goes through Nova's API pipelines (which add request ids).
+fn in_api_pipeline(path: &str) -> bool {
+    ["/v2.1", "/v2"].iter().any(|mount| {
+        path.strip_prefix(mount)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// Request ids on every API response, and one log line per request.
+pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let request_id = in_api_pipeline(uri.path()).then(|| {
+        let id: Arc<str> = new_request_id().into();
+        request.extensions_mut().insert(RequestId(id.clone()));
+        id
+    });
+    let mut response = next.run(request).await;
+    // axum names the methods of a path it could not route; Nova's router does not.
+    response.headers_mut().remove(header::ALLOW);
+    if let Some(id) = &request_id {
+        if let Ok(value) = HeaderValue::from_str(id) {
+            response
+                .headers_mut()
+                .insert(OPENSTACK_REQUEST_ID.clone(), value.clone());
+            response
+                .headers_mut()
+                .insert(COMPUTE_REQUEST_ID.clone(), value);
+        }
+    }
+    tracing::info!(
+        request_id = request_id.as_deref().unwrap_or("-"),
+        method = %method,
+        path = %uri,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Pre-built header values for every supported version.
+static VERSION_VALUES: LazyLock<Vec<(HeaderValue, HeaderValue)>> = LazyLock::new(|| {
+    (0..=ApiVersion::MAX.minor)
+        .map(|minor| version_values(ApiVersion::new(2, minor)))
+        .collect()
+});
+
+fn version_values(version: ApiVersion) -> (HeaderValue, HeaderValue) {
+    (
+        HeaderValue::from_str(&format!("compute {version}")).expect("ascii"),
+        HeaderValue::from_str(&version.to_string()).expect("ascii"),
+    )
+}
+
+/// `OpenStack-API-Version`, the legacy header and the two `Vary` lines.
+pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
+    let (standard, legacy) = match VERSION_VALUES.get(version.minor as usize) {
+        Some(values) if version.major == 2 => values.clone(),
+        _ => version_values(version),
+    };
+    headers.insert(OPENSTACK_API_VERSION.clone(), standard);
+    headers.insert(NOVA_API_VERSION.clone(), legacy);
+    headers.append(
+        header::VARY,
+        HeaderValue::from_static("OpenStack-API-Version"),
+    );
+    headers.append(
+        header::VARY,
+        HeaderValue::from_static("X-OpenStack-Nova-API-Version"),
+    );
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let mut values = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .peekable();
+    values.peek()?;
+    Some(values.collect::<Vec<_>>().join(","))
+}
+
+/// The negotiated version, or the fault (with the version to echo, for 406).
+pub fn negotiate_version(headers: &HeaderMap) -> Result<ApiVersion, (Fault, Option<ApiVersion>)> {
+    let standard = header_text(headers, "openstack-api-version");
+    let legacy = header_text(headers, "x-openstack-nova-api-version");
+    match requested_version(standard.as_deref(), legacy.as_deref()) {
+        None => Ok(ApiVersion::MIN),
+        Some(value) => parse_version(value).map_err(|e| match e {
+            VersionError::InvalidFormat(raw) => (Fault::InvalidVersionFormat(raw), None),
+            VersionError::NotSupported(v) => (Fault::VersionNotSupported(v), Some(v)),
+        }),
+    }
+}
+
+/// Nova's Content-Type rule: absent, empty and `text/plain` mean "none";
+/// otherwise the media type (case-sensitive) must be a JSON one.
+fn content_type_supported(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or("").trim();
+    matches!(
+        media,
+        "" | "text/plain" | "application/json" | "application/vnd.openstack.compute+json"
+    )
+}
+
+/// The URL's `{project_id}` segment, if the route has one.
+fn url_project(request: &Request) -> Option<String> {
+    let params = request.extensions().get::<axum::extract::MatchedPath>()?;
+    if !params.as_str().contains("{project_id}") {
+        return None;
+    }
+    // The project id is always the segment after /v2.1.
+    request.uri().path().split('/').nth(2).map(|s| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    })
+}
+
+/// The compute API layer, on every routed /v2.1 call.
+pub async fn compute_api(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let url_project = url_project(&request);
+    if url_project
+        .as_deref()
+        .is_some_and(|p| !is_route_project_id(p))
+    {
+        return not_found_page(request.method(), request.headers());
+    }
+    let too_large = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len > MAX_REQUEST_BODY);
+    if too_large {
+        return webob_error_page(
+            request.method(),
+            request.headers(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request is too large. Larger than max_request_body_size (%s).",
+        );
+    }
+    let version = match negotiate_version(request.headers()) {
+        Ok(version) => version,
+        Err((fault, echo)) => {
+            let mut response = fault.into_response();
+            if let Some(version) = echo {
+                add_version_headers(response.headers_mut(), version);
+            }
+            return response;
+        }
+    };
+    let mut response = if !content_type_supported(request.headers()) {
+        Fault::UnsupportedMediaType.into_response()
+    } else {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| new_request_id().into());
+        let (caller, token_project) = match state.auth {
+            crate::config::AuthMode::Noauth => {
+                noauth_caller(request.headers(), url_project.as_deref())
+            }
+        };
+        request.extensions_mut().insert(ApiContext {
+            request_id,
+            version,
+            caller,
+            token_project,
+        });
+        next.run(request).await
+    };
+    add_version_headers(response.headers_mut(), version);
+    response
+}

@@ -1,0 +1,12 @@
+//! The HTTP surface: Nova's wire format over the domain and the service.
+
+pub mod auth;
+pub mod context;
+pub mod fault;
+pub mod instance_actions;
+pub mod interfaces;
+pub mod json;
+pub mod middleware;
+pub mod validation;
+pub mod versions;
+pub mod wire;

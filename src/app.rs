@@ -1,0 +1,128 @@
+//! `AppState` and `build_router`: every route and layer, in one place.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::Response;
+use axum::routing::{any, get};
+use axum::Router;
+
+use crate::api::fault::not_found_page;
+use crate::api::{instance_actions, interfaces, middleware, versions};
+use crate::config::AuthMode;
+use crate::service::Cloud;
+
+pub struct AppInner {
+    pub cloud: Cloud,
+    pub auth: AuthMode,
+    /// The compute host named in instance-action events.
+    pub host: String,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+impl AppState {
+    pub fn new(cloud: Cloud, auth: AuthMode) -> Self {
+        AppState(Arc::new(AppInner {
+            cloud,
+            auth,
+            host: "porthole".to_owned(),
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// The compute routes, each in both URL forms.
+fn compute_routes() -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/v2.1", get(versions::v21))
+        .route("/v2.1/", get(versions::v21))
+        .route("/v2.1/{project_id}/", get(versions::v21));
+    for prefix in ["/v2.1", "/v2.1/{project_id}"] {
+        router = router
+            .route(
+                &format!("{prefix}/versions/{{version_id}}"),
+                get(versions::show_version),
+            )
+            .route(
+                &format!("{prefix}/servers/{{server_id}}/os-interface"),
+                get(interfaces::list_interfaces).post(interfaces::attach_interface),
+            )
+            .route(
+                &format!("{prefix}/servers/{{server_id}}/os-interface/{{port_id}}"),
+                get(interfaces::show_interface).delete(interfaces::detach_interface),
+            )
+            .route(
+                &format!("{prefix}/servers/{{server_id}}/os-instance-actions"),
+                get(instance_actions::list_instance_actions),
+            )
+            .route(
+                &format!("{prefix}/servers/{{server_id}}/os-instance-actions/{{request_id}}"),
+                get(instance_actions::show_instance_action),
+            );
+    }
+    router
+}
+
+/// Nova's router registers each route for its methods only: anything else,
+/// HEAD included, is the router's 404, never a 405.
+async fn only_routed_methods(request: Request, next: Next) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str())
+        .unwrap_or("");
+    let allowed: &[Method] = if path.ends_with("/os-interface") {
+        &[Method::GET, Method::POST]
+    } else if path.ends_with("/os-interface/{port_id}") {
+        &[Method::GET, Method::DELETE]
+    } else {
+        &[Method::GET]
+    };
+    if allowed.contains(request.method()) {
+        next.run(request).await
+    } else {
+        not_found_page(request.method(), request.headers())
+    }
+}
+
+async fn fallback(request: Request) -> Response {
+    let path = request.uri().path();
+    let api = ["/v2.1", "/v2"].iter().any(|m| {
+        path.strip_prefix(m)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    if api {
+        not_found_page(request.method(), request.headers())
+    } else {
+        versions::multiple_choices(request).await
+    }
+}
+
+/// The whole application, ready to serve or to `oneshot` in tests.
+pub fn build_router(state: AppState) -> Router {
+    let compute = compute_routes()
+        .route_layer(from_fn_with_state(state.clone(), middleware::compute_api))
+        .route_layer(from_fn(only_routed_methods));
+    Router::new()
+        .route("/", any(versions::root))
+        .route("/v2", get(versions::v20))
+        .route("/v2/", get(versions::v20))
+        .merge(compute)
+        .fallback(fallback)
+        .method_not_allowed_fallback(|request: Request| async move {
+            not_found_page(request.method(), request.headers())
+        })
+        .layer(from_fn(middleware::request_id_and_log))
+        .with_state(state)
+}

@@ -1,0 +1,72 @@
+//! The command line. Every flag has its `PORTHOLE_*` variable here, and only here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{AuthMode, Config, FileConfig, StoreKind};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "porthole",
+    version,
+    about = "A standalone, Nova-compatible os-interface server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML config file (flags and variables override it).
+    #[arg(long, env = "PORTHOLE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8774].
+    #[arg(long, env = "PORTHOLE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Storage backend [default: sqlite].
+    #[arg(long, env = "PORTHOLE_STORE", value_enum)]
+    pub store: Option<StoreKind>,
+    /// Directory of the SQLite database [default: ./porthole-data].
+    #[arg(long, env = "PORTHOLE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Seed file (TOML) applied to an empty store at start-up.
+    #[arg(long, env = "PORTHOLE_SEED")]
+    pub seed: Option<PathBuf>,
+    /// Authentication mode [default: noauth].
+    #[arg(long, env = "PORTHOLE_AUTH", value_enum)]
+    pub auth: Option<AuthMode>,
+    /// Log filter, e.g. `info` or `porthole=debug` [default: info].
+    #[arg(long, env = "PORTHOLE_LOG_LEVEL")]
+    pub log_level: Option<String>,
+}
+
+impl ServeArgs {
+    /// Defaults, then the config file, then flags and variables.
+    pub fn into_config(self) -> Result<Config, String> {
+        let file = match &self.config {
+            Some(path) => FileConfig::read(path)?,
+            None => FileConfig::default(),
+        };
+        let defaults = Config::default();
+        Ok(Config {
+            listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
+            store: self.store.or(file.store).unwrap_or(defaults.store),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            seed: self.seed.or(file.seed),
+            auth: self.auth.or(file.auth).unwrap_or(defaults.auth),
+            log_level: self
+                .log_level
+                .or(file.log_level)
+                .unwrap_or(defaults.log_level),
+        })
+    }
+}

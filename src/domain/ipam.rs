@@ -1,0 +1,224 @@
+//! Address management as Neutron's default IPAM does it: allocation pools,
+//! the gateway, and MAC addresses under OpenStack's `fa:16:3e` prefix.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use super::model::{IpRange, Subnet};
+
+fn to_u128(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u32::from(v4) as u128,
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+fn from_u128(value: u128, like: IpAddr) -> IpAddr {
+    match like {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(value as u32)),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(value)),
+    }
+}
+
+/// Neutron's `generate_pools`: every host address but the network address,
+/// the IPv4 broadcast address and the gateway.
+pub fn default_pools(cidr: IpNet, gateway: Option<IpAddr>) -> Vec<IpRange> {
+    let first = to_u128(cidr.network());
+    let last = to_u128(cidr.broadcast());
+    let like = cidr.addr();
+    if first == last {
+        return vec![IpRange {
+            start: cidr.network(),
+            end: cidr.network(),
+        }];
+    }
+    let start = first + 1;
+    let end = if cidr.addr().is_ipv4() {
+        last - 1
+    } else {
+        last
+    };
+    if start > end {
+        return Vec::new();
+    }
+    let mut pools = Vec::new();
+    match gateway.map(to_u128).filter(|g| (start..=end).contains(g)) {
+        Some(g) => {
+            if g > start {
+                pools.push((start, g - 1));
+            }
+            if g < end {
+                pools.push((g + 1, end));
+            }
+        }
+        None => pools.push((start, end)),
+    }
+    pools
+        .into_iter()
+        .map(|(s, e)| IpRange {
+            start: from_u128(s, like),
+            end: from_u128(e, like),
+        })
+        .collect()
+}
+
+/// Neutron's default gateway: the first address after the network address.
+pub fn default_gateway(cidr: IpNet) -> Option<IpAddr> {
+    let first = to_u128(cidr.network());
+    (first < to_u128(cidr.broadcast())).then(|| from_u128(first + 1, cidr.addr()))
+}
+
+/// Whether `ip` can be a port's fixed IP on `subnet`: inside the CIDR and
+/// not its network or IPv4 broadcast address.
+pub fn is_valid_for_subnet(subnet: &Subnet, ip: IpAddr) -> bool {
+    let cidr = subnet.cidr;
+    if !cidr.contains(&ip) {
+        return false;
+    }
+    let single = cidr.prefix_len() >= cidr.max_prefix_len() - 1;
+    if single {
+        return true;
+    }
+    ip != cidr.network() && !(ip.is_ipv4() && ip == cidr.broadcast())
+}
+
+/// The lowest free address of the subnet's pools, skipping `used` and the gateway.
+pub fn first_free(subnet: &Subnet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
+    for pool in &subnet.allocation_pools {
+        if pool.start.is_ipv4() != subnet.cidr.addr().is_ipv4() || pool.start > pool.end {
+            continue;
+        }
+        let end = to_u128(pool.end);
+        let mut candidate = to_u128(pool.start);
+        for taken in used.range(pool.start..=pool.end) {
+            let taken = to_u128(*taken);
+            if taken > candidate {
+                break;
+            }
+            if taken == candidate {
+                candidate += 1;
+            }
+        }
+        while candidate <= end {
+            let ip = from_u128(candidate, subnet.cidr.addr());
+            if Some(ip) != subnet.gateway_ip && !used.contains(&ip) {
+                return Some(ip);
+            }
+            candidate += 1;
+        }
+    }
+    None
+}
+
+/// A random MAC under OpenStack's `fa:16:3e` base.
+pub fn random_mac() -> String {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    format!(
+        "fa:16:3e:{:02x}:{:02x}:{:02x}",
+        bytes[0], bytes[1], bytes[2]
+    )
+}
+
+/// A MAC as six `:`-separated hex pairs, normalised to lower case.
+pub fn normalize_mac(value: &str) -> Option<String> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let ok = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    ok.then(|| value.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subnet(cidr: &str, gateway: Option<&str>) -> Subnet {
+        let cidr: IpNet = cidr.parse().unwrap();
+        let gateway = gateway.map(|g| g.parse().unwrap());
+        Subnet {
+            id: "s".into(),
+            network_id: "n".into(),
+            cidr,
+            gateway_ip: gateway,
+            allocation_pools: default_pools(cidr, gateway),
+        }
+    }
+
+    #[test]
+    fn pools_skip_gateway_and_broadcast() {
+        let s = subnet("192.168.1.0/24", Some("192.168.1.1"));
+        assert_eq!(
+            s.allocation_pools,
+            vec![IpRange {
+                start: "192.168.1.2".parse().unwrap(),
+                end: "192.168.1.254".parse().unwrap()
+            }]
+        );
+        let s = subnet("10.0.0.0/29", Some("10.0.0.4"));
+        assert_eq!(s.allocation_pools.len(), 2);
+    }
+
+    #[test]
+    fn allocates_lowest_free() {
+        let s = subnet("192.168.1.0/29", Some("192.168.1.1"));
+        let mut used = BTreeSet::new();
+        let mut got = Vec::new();
+        while let Some(ip) = first_free(&s, &used) {
+            used.insert(ip);
+            got.push(ip.to_string());
+        }
+        assert_eq!(
+            got,
+            [
+                "192.168.1.2",
+                "192.168.1.3",
+                "192.168.1.4",
+                "192.168.1.5",
+                "192.168.1.6"
+            ]
+        );
+    }
+
+    #[test]
+    fn allocates_around_holes() {
+        let s = subnet("10.0.0.0/24", Some("10.0.0.1"));
+        let used: BTreeSet<IpAddr> = ["10.0.0.2", "10.0.0.3", "10.0.0.5"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(first_free(&s, &used), Some("10.0.0.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_allocation() {
+        let s = subnet("fd00::/64", Some("fd00::1"));
+        assert_eq!(
+            first_free(&s, &BTreeSet::new()),
+            Some("fd00::2".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn validity() {
+        let s = subnet("192.168.1.0/24", Some("192.168.1.1"));
+        assert!(is_valid_for_subnet(&s, "192.168.1.200".parse().unwrap()));
+        assert!(!is_valid_for_subnet(&s, "192.168.1.0".parse().unwrap()));
+        assert!(!is_valid_for_subnet(&s, "192.168.1.255".parse().unwrap()));
+        assert!(!is_valid_for_subnet(&s, "192.168.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn macs() {
+        let mac = random_mac();
+        assert!(mac.starts_with("fa:16:3e:") && normalize_mac(&mac).is_some());
+        assert_eq!(
+            normalize_mac("FA:16:3E:00:00:0A").as_deref(),
+            Some("fa:16:3e:00:00:0a")
+        );
+        assert_eq!(normalize_mac("fa:16:3e:00:00"), None);
+        assert_eq!(normalize_mac("fa:16:3e:00:00:0g"), None);
+    }
+}

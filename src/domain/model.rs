@@ -1,0 +1,114 @@
+//! The embedded network model: servers, networks, subnets, ports and the
+//! instance actions that report attach and detach results.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Server {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub user_id: String,
+    /// Nova's `vm_state`: active, paused, stopped, suspended, building, error, ...
+    pub vm_state: String,
+    /// `None` when no task is running.
+    pub task_state: Option<String>,
+    pub locked: bool,
+    /// Whether the server was ever launched (Nova's `launched_at` is set).
+    pub launched: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub shared: bool,
+    /// Neutron's `router:external`.
+    pub external: bool,
+    pub port_security_enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpRange {
+    pub start: IpAddr,
+    pub end: IpAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub network_id: String,
+    pub cidr: IpNet,
+    pub gateway_ip: Option<IpAddr>,
+    pub allocation_pools: Vec<IpRange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedIp {
+    pub subnet_id: String,
+    pub ip_address: IpAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    pub id: String,
+    pub network_id: String,
+    pub project_id: String,
+    pub mac_address: String,
+    pub fixed_ips: Vec<FixedIp>,
+    /// The server (or other device) the port is bound to; `""` when free.
+    pub device_id: String,
+    pub device_owner: String,
+    /// Neutron's `status`, Nova's `port_state`.
+    pub status: String,
+    /// `true`: given by the user, kept (unbound) on detach; `false`: created by
+    /// the compute service, deleted on detach.
+    pub preserve_on_delete: bool,
+    /// The device tag (2.49) of the attachment, shown from 2.70.
+    pub tag: Option<String>,
+    /// Creation order; lists come out in this order, as from Neutron's table.
+    pub seq: u64,
+}
+
+/// Microseconds since the Unix epoch, UTC.
+pub type Timestamp = i64;
+
+pub fn now() -> Timestamp {
+    let elapsed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    elapsed.as_micros() as Timestamp
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionEvent {
+    /// `compute_attach_interface` or `compute_detach_interface`.
+    pub event: String,
+    pub start_time: Timestamp,
+    pub finish_time: Option<Timestamp>,
+    /// `Success` or `Error`.
+    pub result: Option<String>,
+    pub traceback: Option<String>,
+    pub host: String,
+    pub details: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceAction {
+    pub server_id: String,
+    /// `attach_interface` or `detach_interface`.
+    pub action: String,
+    pub request_id: String,
+    pub user_id: String,
+    pub project_id: String,
+    pub start_time: Timestamp,
+    pub updated_at: Timestamp,
+    /// `Some("Error")` once an event failed.
+    pub message: Option<String>,
+    pub events: Vec<ActionEvent>,
+    pub seq: u64,
+}

@@ -1,0 +1,405 @@
+//! The four os-interface operations and the instance-action lookups, as
+//! Nova's compute API, compute manager and Neutron apply them, in their order.
+
+use std::net::IpAddr;
+
+use super::caller::{Caller, Operation};
+use super::ids::{is_uuid_like, new_uuid};
+use super::ipam;
+use super::model::*;
+use super::world::{Change, Txn, World};
+use crate::error::Fault;
+
+/// What a call carries into a mutating operation.
+pub struct OpContext<'a> {
+    pub caller: &'a Caller,
+    pub request_id: &'a str,
+    pub now: Timestamp,
+    /// The compute host name reported on instance-action events.
+    pub host: &'a str,
+}
+
+/// An attach request after schema validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachRequest {
+    pub net_id: Option<String>,
+    pub port_id: Option<String>,
+    pub fixed_ip: Option<IpAddr>,
+    pub tag: Option<String>,
+}
+
+pub const ATTACH_ACTION: &str = "attach_interface";
+pub const DETACH_ACTION: &str = "detach_interface";
+pub const ATTACH_EVENT: &str = "compute_attach_interface";
+pub const DETACH_EVENT: &str = "compute_detach_interface";
+/// Nova's `device_owner` for a port bound to a server (`compute:<az>`).
+pub const DEVICE_OWNER: &str = "compute:nova";
+
+/// `common.get_instance`: UUID-like, existing, and visible to the caller.
+pub fn find_server<'w>(
+    world: &'w World,
+    caller: &Caller,
+    server_id: &str,
+) -> Result<&'w Server, Fault> {
+    let not_found = || Fault::InstanceNotFound(server_id.to_owned());
+    if !is_uuid_like(server_id) {
+        return Err(not_found());
+    }
+    let server = world.server(server_id).ok_or_else(not_found)?;
+    if !caller.sees_project(&server.project_id) {
+        return Err(not_found());
+    }
+    Ok(server)
+}
+
+pub fn authorize(caller: &Caller, operation: Operation, server: &Server) -> Result<(), Fault> {
+    if caller.may(operation, &server.project_id) {
+        Ok(())
+    } else {
+        Err(Fault::PolicyNotAuthorized(operation.rule()))
+    }
+}
+
+/// The server and its visible attachments.
+pub fn list_interfaces<'w>(
+    world: &'w World,
+    caller: &Caller,
+    server_id: &str,
+) -> Result<impl Iterator<Item = &'w Port> + 'w, Fault> {
+    let server = find_server(world, caller, server_id)?;
+    authorize(caller, Operation::ListInterfaces, server)?;
+    let caller = caller.clone();
+    Ok(world
+        .ports_of_device(server_id)
+        .filter(move |p| caller.sees_project(&p.project_id)))
+}
+
+pub fn show_interface<'w>(
+    world: &'w World,
+    caller: &Caller,
+    server_id: &str,
+    port_id: &str,
+) -> Result<&'w Port, Fault> {
+    let server = find_server(world, caller, server_id)?;
+    authorize(caller, Operation::ShowInterface, server)?;
+    find_port_of(world, caller, server_id, port_id)
+}
+
+/// The tail of show: the port, visible to the caller, bound to exactly `server_id`.
+pub fn find_port_of<'w>(
+    world: &'w World,
+    caller: &Caller,
+    server_id: &str,
+    port_id: &str,
+) -> Result<&'w Port, Fault> {
+    let port = world
+        .port(port_id)
+        .filter(|p| caller.sees_project(&p.project_id))
+        .ok_or_else(|| Fault::PortNotFound(port_id.to_owned()))?;
+    if port.device_id != server_id {
+        return Err(Fault::InterfaceNotAttached {
+            server_id: server_id.to_owned(),
+            port_id: port_id.to_owned(),
+        });
+    }
+    Ok(port)
+}
+
+/// `check_instance_lock` then `check_instance_state(active|paused|stopped, task None, launched)`.
+fn check_lock_and_state(
+    caller: &Caller,
+    server: &Server,
+    action: &'static str,
+    server_id: &str,
+) -> Result<(), Fault> {
+    if server.locked && !caller.is_admin() {
+        return Err(Fault::InstanceLocked(server.id.clone()));
+    }
+    let invalid = |attr, state: &str| Fault::InstanceInvalidState {
+        action,
+        server_id: server_id.to_owned(),
+        attr,
+        state: state.to_owned(),
+    };
+    if !matches!(server.vm_state.as_str(), "active" | "paused" | "stopped") {
+        return Err(invalid("vm_state", &server.vm_state));
+    }
+    if let Some(task) = &server.task_state {
+        return Err(invalid("task_state", task));
+    }
+    if !server.launched {
+        return Err(invalid("launched_at", "None"));
+    }
+    Ok(())
+}
+
+fn start_action(ctx: &OpContext, txn: &mut Txn, server: &Server, action: &str) -> InstanceAction {
+    InstanceAction {
+        server_id: server.id.clone(),
+        action: action.to_owned(),
+        request_id: ctx.request_id.to_owned(),
+        user_id: ctx.caller.user_id.clone(),
+        project_id: ctx.caller.project_or(&server.project_id).to_owned(),
+        start_time: ctx.now,
+        updated_at: ctx.now,
+        message: None,
+        events: Vec::new(),
+        seq: txn.next_seq(),
+    }
+}
+
+fn finish_event(
+    ctx: &OpContext,
+    action: &mut InstanceAction,
+    event: &str,
+    outcome: Result<(), (Fault, String)>,
+) {
+    let finish = super::model::now().max(ctx.now);
+    let (result, traceback) = match outcome {
+        Ok(()) => ("Success", None),
+        Err((fault, message)) => {
+            action.message = Some("Error".to_owned());
+            let traceback = format!(
+                "Traceback (most recent call last):\n  File \"nova/compute/manager.py\", in {}\n{}: {}\n",
+                action.action,
+                fault.exception_class(),
+                message
+            );
+            ("Error", Some(traceback))
+        }
+    };
+    action.updated_at = finish;
+    action.events.push(ActionEvent {
+        event: event.to_owned(),
+        start_time: ctx.now,
+        finish_time: Some(finish),
+        result: Some(result.to_owned()),
+        traceback,
+        host: ctx.host.to_owned(),
+        details: None,
+    });
+}
+
+/// A successful attach: the bound port and the server's project (for the
+/// show that Nova runs on the result).
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pub port: Port,
+    pub server_project: String,
+}
+
+/// POST os-interface. Returns the changes to persist even on failure: Nova
+/// records the instance action before the network checks.
+pub fn attach_interface(
+    txn: &mut Txn,
+    ctx: &OpContext,
+    server_id: &str,
+    request: &AttachRequest,
+) -> Result<Attached, Fault> {
+    let server = find_server(txn.world(), ctx.caller, server_id)?.clone();
+    authorize(ctx.caller, Operation::AttachInterface, &server)?;
+    if request.net_id.is_some() && request.port_id.is_some() {
+        return Err(Fault::NetworkAndPortGiven);
+    }
+    if request.fixed_ip.is_some() && request.net_id.is_none() {
+        return Err(Fault::IpWithoutNetwork);
+    }
+    check_lock_and_state(ctx.caller, &server, ATTACH_ACTION, server_id)?;
+    let mut action = start_action(ctx, txn, &server, ATTACH_ACTION);
+    // The compute API looks the port up (as admin) before casting to the host.
+    if let Some(port_id) = &request.port_id {
+        if txn.world().port(port_id).is_none() {
+            txn.put(Change::PutAction(action));
+            return Err(Fault::PortNotFound(port_id.clone()));
+        }
+    }
+    let result = attach_on_host(txn, ctx, &server, request);
+    let outcome = match &result {
+        Ok(_) => Ok(()),
+        Err(fault) => Err((fault.clone(), fault.to_string())),
+    };
+    finish_event(ctx, &mut action, ATTACH_EVENT, outcome);
+    txn.put(Change::PutAction(action));
+    result.map(|port| Attached {
+        port,
+        server_project: server.project_id,
+    })
+}
+
+fn attach_on_host(
+    txn: &mut Txn,
+    ctx: &OpContext,
+    server: &Server,
+    request: &AttachRequest,
+) -> Result<Port, Fault> {
+    let world = txn.world();
+    let caller = ctx.caller;
+    if let Some(port_id) = &request.port_id {
+        let port = world
+            .port(port_id)
+            .filter(|p| caller.sees_project(&p.project_id))
+            .ok_or_else(|| Fault::PortNotFound(port_id.clone()))?;
+        if port.project_id != server.project_id {
+            return Err(Fault::PortNotUsable {
+                port_id: port_id.clone(),
+                server_id: server.id.clone(),
+            });
+        }
+        if !port.device_id.is_empty() {
+            return Err(Fault::PortInUse(port_id.clone()));
+        }
+        let mut port = port.clone();
+        port.device_id = server.id.clone();
+        port.device_owner = DEVICE_OWNER.to_owned();
+        port.status = "ACTIVE".to_owned();
+        port.preserve_on_delete = true;
+        port.tag = request.tag.clone();
+        txn.put(Change::PutPort(port.clone()));
+        return Ok(port);
+    }
+
+    let network = match &request.net_id {
+        Some(net_id) => world
+            .network(net_id)
+            .filter(|n| n.shared || n.external || caller.sees_project(&n.project_id))
+            .ok_or_else(|| Fault::NetworkNotFound(net_id.clone()))?,
+        None => {
+            let mut candidates = world
+                .networks()
+                .filter(|n| n.shared || n.project_id == server.project_id);
+            match (candidates.next(), candidates.next()) {
+                (None, _) => return Err(Fault::NoNetworkAvailable(server.project_id.clone())),
+                (Some(_), Some(_)) => return Err(Fault::NetworkAmbiguous),
+                (Some(only), None) => only,
+            }
+        }
+    };
+    if network.external && !network.shared && !caller.is_admin() {
+        return Err(Fault::ExternalNetworkAttachForbidden(network.id.clone()));
+    }
+    let subnets: Vec<&Subnet> = world.subnets_of(&network.id).collect();
+    if network.port_security_enabled && subnets.is_empty() {
+        return Err(Fault::SecurityGroupCannotBeApplied);
+    }
+    let fixed_ip = match request.fixed_ip {
+        Some(ip) => {
+            let subnet = subnets
+                .iter()
+                .find(|s| ipam::is_valid_for_subnet(s, ip))
+                .ok_or_else(|| Fault::InvalidFixedIp {
+                    ip: ip.to_string(),
+                    network_id: network.id.clone(),
+                })?;
+            if world.ip_in_use(&subnet.id, ip) || subnet.gateway_ip == Some(ip) {
+                return Err(Fault::FixedIpInUse(ip.to_string()));
+            }
+            Some(FixedIp {
+                subnet_id: subnet.id.clone(),
+                ip_address: ip,
+            })
+        }
+        None if subnets.is_empty() => None,
+        None => {
+            let free = subnets.iter().find_map(|s| {
+                let ip = ipam::first_free(s, world.used_ips(&s.id).unwrap_or(&Default::default()))?;
+                Some(FixedIp {
+                    subnet_id: s.id.clone(),
+                    ip_address: ip,
+                })
+            });
+            Some(free.ok_or_else(|| Fault::NoMoreFixedIps(network.id.clone()))?)
+        }
+    };
+    let mac_address = loop {
+        let mac = ipam::random_mac();
+        if !world.mac_in_use(&mac) {
+            break mac;
+        }
+    };
+    let network_id = network.id.clone();
+    let port = Port {
+        id: new_uuid(),
+        network_id,
+        project_id: server.project_id.clone(),
+        mac_address,
+        fixed_ips: fixed_ip.into_iter().collect(),
+        device_id: server.id.clone(),
+        device_owner: DEVICE_OWNER.to_owned(),
+        status: "ACTIVE".to_owned(),
+        preserve_on_delete: false,
+        tag: request.tag.clone(),
+        seq: txn.next_seq(),
+    };
+    txn.put(Change::PutPort(port.clone()));
+    Ok(port)
+}
+
+/// DELETE os-interface/{port_id}. Nova answers 202 once the state checks
+/// pass; whether the port was attached shows only in the instance action.
+pub fn detach_interface(
+    txn: &mut Txn,
+    ctx: &OpContext,
+    server_id: &str,
+    port_id: &str,
+) -> Result<(), Fault> {
+    let server = find_server(txn.world(), ctx.caller, server_id)?.clone();
+    authorize(ctx.caller, Operation::DetachInterface, &server)?;
+    check_lock_and_state(ctx.caller, &server, DETACH_ACTION, server_id)?;
+    let mut action = start_action(ctx, txn, &server, DETACH_ACTION);
+    let attached = txn
+        .world()
+        .port(port_id)
+        .filter(|p| p.device_id == server.id)
+        .cloned();
+    let outcome = match attached {
+        Some(port) if port.preserve_on_delete => {
+            let mut port = port;
+            port.device_id.clear();
+            port.device_owner.clear();
+            port.status = "DOWN".to_owned();
+            port.tag = None;
+            txn.put(Change::PutPort(port));
+            Ok(())
+        }
+        Some(port) => {
+            txn.put(Change::DeletePort(port.id));
+            Ok(())
+        }
+        None => Err((
+            Fault::PortNotFound(port_id.to_owned()),
+            format!("Port {port_id} is not attached"),
+        )),
+    };
+    finish_event(ctx, &mut action, DETACH_EVENT, outcome);
+    txn.put(Change::PutAction(action));
+    Ok(())
+}
+
+/// GET os-instance-actions: newest first.
+pub fn list_instance_actions<'w>(
+    world: &'w World,
+    caller: &Caller,
+    server_id: &str,
+) -> Result<Vec<&'w InstanceAction>, Fault> {
+    let server = find_server(world, caller, server_id)?;
+    authorize(caller, Operation::ListInstanceActions, server)?;
+    Ok(world.actions_of(server_id).iter().rev().collect())
+}
+
+pub fn show_instance_action<'w>(
+    world: &'w World,
+    caller: &Caller,
+    server_id: &str,
+    request_id: &str,
+) -> Result<&'w InstanceAction, Fault> {
+    let server = find_server(world, caller, server_id)?;
+    authorize(caller, Operation::ShowInstanceAction, server)?;
+    world
+        .actions_of(server_id)
+        .iter()
+        .find(|a| a.request_id == request_id)
+        .ok_or_else(|| Fault::InstanceActionNotFound {
+            request_id: request_id.to_owned(),
+            server_id: server_id.to_owned(),
+        })
+}

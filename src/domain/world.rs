@@ -1,0 +1,232 @@
+//! The whole state, in memory, with the indexes the read path needs.
+//! Every mutation goes through [`Txn`], which records the [`Change`]s a
+//! store must make durable.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+use super::model::*;
+
+/// One durable change; stores apply them in order, idempotently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    PutServer(Server),
+    PutNetwork(Network),
+    PutSubnet(Subnet),
+    PutPort(Port),
+    DeletePort(String),
+    PutAction(InstanceAction),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    servers: HashMap<String, Server>,
+    networks: BTreeMap<String, Network>,
+    subnets: BTreeMap<String, Subnet>,
+    /// network id → its subnet ids, in creation order.
+    subnets_by_network: HashMap<String, Vec<String>>,
+    ports: HashMap<String, Port>,
+    /// device id → port ids bound to it, ordered by port `seq`.
+    ports_by_device: HashMap<String, Vec<String>>,
+    /// subnet id → addresses in use.
+    used_ips: HashMap<String, BTreeSet<IpAddr>>,
+    macs: HashSet<String>,
+    /// server id → its actions, oldest first.
+    actions: HashMap<String, Vec<InstanceAction>>,
+    next_seq: u64,
+}
+
+impl World {
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.networks.is_empty() && self.ports.is_empty()
+    }
+
+    pub fn server(&self, id: &str) -> Option<&Server> {
+        self.servers.get(id)
+    }
+    pub fn servers(&self) -> impl Iterator<Item = &Server> {
+        self.servers.values()
+    }
+    pub fn network(&self, id: &str) -> Option<&Network> {
+        self.networks.get(id)
+    }
+    pub fn networks(&self) -> impl Iterator<Item = &Network> {
+        self.networks.values()
+    }
+    pub fn subnet(&self, id: &str) -> Option<&Subnet> {
+        self.subnets.get(id)
+    }
+    pub fn subnets(&self) -> impl Iterator<Item = &Subnet> {
+        self.subnets.values()
+    }
+    pub fn subnets_of<'a>(&'a self, network_id: &str) -> impl Iterator<Item = &'a Subnet> + 'a {
+        self.subnets_by_network
+            .get(network_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.subnets.get(id))
+    }
+    pub fn port(&self, id: &str) -> Option<&Port> {
+        self.ports.get(id)
+    }
+    pub fn ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.values()
+    }
+    /// Ports whose `device_id` is `device_id`, in creation order.
+    pub fn ports_of_device<'a>(&'a self, device_id: &str) -> impl Iterator<Item = &'a Port> + 'a {
+        self.ports_by_device
+            .get(device_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.ports.get(id))
+    }
+    pub fn ip_in_use(&self, subnet_id: &str, ip: IpAddr) -> bool {
+        self.used_ips
+            .get(subnet_id)
+            .is_some_and(|s| s.contains(&ip))
+    }
+    pub fn used_ips(&self, subnet_id: &str) -> Option<&BTreeSet<IpAddr>> {
+        self.used_ips.get(subnet_id)
+    }
+    pub fn mac_in_use(&self, mac: &str) -> bool {
+        self.macs.contains(mac)
+    }
+    pub fn actions_of(&self, server_id: &str) -> &[InstanceAction] {
+        self.actions
+            .get(server_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+    pub fn all_actions(&self) -> impl Iterator<Item = &InstanceAction> {
+        self.actions.values().flatten()
+    }
+
+    /// Apply one change (used by stores to rebuild state, and by [`Txn`]).
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::PutServer(server) => {
+                self.servers.insert(server.id.clone(), server);
+            }
+            Change::PutNetwork(network) => {
+                self.networks.insert(network.id.clone(), network);
+            }
+            Change::PutSubnet(subnet) => {
+                let ids = self
+                    .subnets_by_network
+                    .entry(subnet.network_id.clone())
+                    .or_default();
+                if !ids.contains(&subnet.id) {
+                    ids.push(subnet.id.clone());
+                }
+                self.subnets.insert(subnet.id.clone(), subnet);
+            }
+            Change::PutPort(port) => {
+                self.unindex_port(&port.id);
+                self.next_seq = self.next_seq.max(port.seq + 1);
+                self.index_port(&port);
+                self.ports.insert(port.id.clone(), port);
+            }
+            Change::DeletePort(id) => {
+                self.unindex_port(&id);
+                self.ports.remove(&id);
+            }
+            Change::PutAction(action) => {
+                self.next_seq = self.next_seq.max(action.seq + 1);
+                let list = self.actions.entry(action.server_id.clone()).or_default();
+                match list.iter_mut().find(|a| a.request_id == action.request_id) {
+                    Some(existing) => *existing = action,
+                    None => {
+                        let at = list.partition_point(|a| a.seq < action.seq);
+                        list.insert(at, action);
+                    }
+                }
+            }
+        }
+    }
+
+    fn index_port(&mut self, port: &Port) {
+        if !port.device_id.is_empty() {
+            let ids = self
+                .ports_by_device
+                .entry(port.device_id.clone())
+                .or_default();
+            let seqs = &self.ports;
+            let at = ids.partition_point(|id| seqs.get(id).is_some_and(|p| p.seq < port.seq));
+            ids.insert(at, port.id.clone());
+        }
+        for ip in &port.fixed_ips {
+            self.used_ips
+                .entry(ip.subnet_id.clone())
+                .or_default()
+                .insert(ip.ip_address);
+        }
+        self.macs.insert(port.mac_address.clone());
+    }
+
+    fn unindex_port(&mut self, id: &str) {
+        let Some(old) = self.ports.get(id) else {
+            return;
+        };
+        if let Some(ids) = self.ports_by_device.get_mut(&old.device_id) {
+            ids.retain(|p| p != id);
+            if ids.is_empty() {
+                self.ports_by_device.remove(&old.device_id);
+            }
+        }
+        for ip in &old.fixed_ips {
+            if let Some(set) = self.used_ips.get_mut(&ip.subnet_id) {
+                set.remove(&ip.ip_address);
+            }
+        }
+        self.macs.remove(&old.mac_address);
+    }
+
+    /// Start a transaction: changes applied now, recorded for the store.
+    pub fn txn(&mut self) -> Txn<'_> {
+        Txn {
+            world: self,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Every entity as `Put` changes (a full dump), servers and networks first.
+    pub fn dump(&self) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let mut servers: Vec<_> = self.servers.values().collect();
+        servers.sort_by(|a, b| a.id.cmp(&b.id));
+        changes.extend(servers.into_iter().cloned().map(Change::PutServer));
+        changes.extend(self.networks.values().cloned().map(Change::PutNetwork));
+        changes.extend(self.subnets.values().cloned().map(Change::PutSubnet));
+        let mut ports: Vec<_> = self.ports.values().collect();
+        ports.sort_by_key(|p| p.seq);
+        changes.extend(ports.into_iter().cloned().map(Change::PutPort));
+        let mut actions: Vec<_> = self.all_actions().collect();
+        actions.sort_by_key(|a| a.seq);
+        changes.extend(actions.into_iter().cloned().map(Change::PutAction));
+        changes
+    }
+}
+
+/// A set of mutations applied to the world and recorded for the store.
+pub struct Txn<'w> {
+    world: &'w mut World,
+    changes: Vec<Change>,
+}
+
+impl Txn<'_> {
+    pub fn world(&self) -> &World {
+        self.world
+    }
+    pub fn next_seq(&mut self) -> u64 {
+        let seq = self.world.next_seq;
+        self.world.next_seq += 1;
+        seq
+    }
+    pub fn put(&mut self, change: Change) {
+        self.world.apply(change.clone());
+        self.changes.push(change);
+    }
+    pub fn into_changes(self) -> Vec<Change> {
+        self.changes
+    }
+}

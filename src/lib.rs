@@ -1,0 +1,19 @@
+//! porthole: a standalone, Nova-compatible `os-interface` server.
+//!
+//! `build_router(state)` is the whole application; tests and embedders need
+//! no socket. `serve` runs it on a listener until shutdown.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod seed;
+pub mod server;
+pub mod service;
+pub mod store;
+
+pub use app::{build_router, AppState};
+pub use config::{AuthMode, Config, StoreKind};
+pub use server::{open_state, serve};

@@ -1,0 +1,41 @@
+use clap::Parser;
+use porthole::cli::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = match args.into_config() {
+                Ok(config) => config,
+                Err(message) => {
+                    eprintln!("porthole: {message}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_level))
+                .init();
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            match runtime.block_on(run(config)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(message) => {
+                    tracing::error!("{message}");
+                    eprintln!("porthole: {message}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn run(config: porthole::Config) -> Result<(), String> {
+    let state = porthole::open_state(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%address, store = state.cloud.store_name(), "porthole listening");
+    porthole::serve(listener, state)
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,80 @@
+//! Opening the store, seeding it, and serving until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::{build_router, AppState};
+use crate::config::{Config, StoreKind};
+use crate::seed::SeedDocument;
+use crate::service::Cloud;
+use crate::store::{MemoryStore, SqliteStore, Store};
+
+/// The configured store, loaded and seeded.
+pub async fn open_state(config: &Config) -> Result<AppState, String> {
+    let store: Arc<dyn Store> = match config.store {
+        StoreKind::Memory => Arc::new(MemoryStore),
+        StoreKind::Sqlite => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                format!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
+            let path = config.database_path();
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            Arc::new(store)
+        }
+    };
+    let cloud = Cloud::open(store)
+        .await
+        .map_err(|e| format!("cannot load state: {e}"))?;
+    if let Some(path) = &config.seed {
+        let changes = SeedDocument::from_file(path)
+            .and_then(SeedDocument::into_changes)
+            .map_err(|e| e.to_string())?;
+        let count = changes.len();
+        let applied = cloud
+            .seed_if_empty(changes)
+            .await
+            .map_err(|e| format!("cannot apply the seed: {e}"))?;
+        if applied {
+            tracing::info!(seed = %path.display(), entries = count, "seed applied");
+        } else {
+            tracing::info!(seed = %path.display(), "store already holds state; seed not applied");
+        }
+    }
+    Ok(AppState::new(cloud, config.auth))
+}
+
+/// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,100 @@
+//! The state service: the world in memory behind one lock, every change made
+//! durable by the store before the caller hears of it.
+
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+
+use crate::domain::world::Txn;
+use crate::domain::{Change, World};
+use crate::store::{Store, StoreError};
+
+struct Guarded {
+    world: World,
+    /// Bumped on every reload after a store failure; a failure seen under an
+    /// older generation has already been dealt with.
+    generation: u64,
+}
+
+pub struct Cloud {
+    state: RwLock<Guarded>,
+    store: Arc<dyn Store>,
+}
+
+impl Cloud {
+    /// Load the store's state.
+    pub async fn open(store: Arc<dyn Store>) -> Result<Self, StoreError> {
+        let world = store.load().await?;
+        Ok(Cloud {
+            state: RwLock::new(Guarded {
+                world,
+                generation: 0,
+            }),
+            store,
+        })
+    }
+
+    pub fn store_name(&self) -> &'static str {
+        self.store.name()
+    }
+
+    /// Run `f` over the current world.
+    pub async fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        let guard = self.state.read().await;
+        f(&guard.world)
+    }
+
+    /// Run `f` as one transaction: its changes are visible at once to later
+    /// calls and durable before this returns. `f` may return an error and
+    /// still have changes (an instance action recording the failure).
+    pub async fn write<R>(&self, f: impl FnOnce(&mut Txn) -> R) -> Result<R, StoreError> {
+        let (result, ack, generation) = {
+            let mut guard = self.state.write().await;
+            let mut txn = guard.world.txn();
+            let result = f(&mut txn);
+            let changes = txn.into_changes();
+            // Submitted under the lock, so the store sees batches in the
+            // order they were applied.
+            let ack = (!changes.is_empty()).then(|| self.store.submit(changes));
+            (result, ack, guard.generation)
+        };
+        if let Some(ack) = ack {
+            if let Err(error) = ack.await {
+                self.recover(generation).await;
+                return Err(error);
+            }
+        }
+        Ok(result)
+    }
+
+    /// Seed an empty world: all or nothing.
+    pub async fn seed_if_empty(&self, changes: Vec<Change>) -> Result<bool, StoreError> {
+        self.write(|txn| {
+            if !txn.world().is_empty() {
+                return false;
+            }
+            for change in changes {
+                txn.put(change);
+            }
+            true
+        })
+        .await
+    }
+
+    /// Discard what the failed batch (and those queued behind it) changed in
+    /// memory by re-reading the store.
+    async fn recover(&self, failed_generation: u64) {
+        let mut guard = self.state.write().await;
+        if guard.generation != failed_generation {
+            return;
+        }
+        match self.store.recover().await {
+            Ok(world) => {
+                guard.world = world;
+                guard.generation += 1;
+                tracing::warn!("state reloaded from the store after a failed commit");
+            }
+            Err(error) => tracing::error!(%error, "could not reload state after a failed commit"),
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! The durable default: one SQLite file (WAL, `synchronous=FULL`), written by
+//! one thread that commits every batch waiting for it in a single
+//! transaction, so concurrent writers share one disk sync (group commit).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use rusqlite::{params, Connection};
+use rusqlite_migration::{Migrations, M};
+use tokio::sync::oneshot;
+
+use super::{Store, StoreError, StoreFuture};
+use crate::domain::*;
+
+/// The largest number of batches folded into one transaction.
+const MAX_GROUP: usize = 1024;
+
+enum Command {
+    Commit(Vec<Change>, oneshot::Sender<Result<(), StoreError>>),
+    Load {
+        recover: bool,
+        reply: oneshot::Sender<Result<World, StoreError>>,
+    },
+}
+
+pub struct SqliteStore {
+    commands: mpsc::Sender<Command>,
+    path: PathBuf,
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!(
+        "../../migrations/sqlite/001_initial.sql"
+    ))])
+}
+
+impl SqliteStore {
+    /// Open (creating and migrating) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut connection = Connection::open(path).map_err(io)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(io)?;
+        connection
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(io)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(io)?;
+        migrations().to_latest(&mut connection).map_err(io)?;
+        let (commands, receiver) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("porthole-sqlite".into())
+            .spawn(move || writer(connection, receiver))
+            .map_err(io)?;
+        Ok(SqliteStore {
+            commands,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn load_with(&self, recover: bool) -> StoreFuture<World> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.commands.send(Command::Load { recover, reply });
+        Box::pin(async move {
+            sent.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+    fn load(&self) -> StoreFuture<World> {
+        self.load_with(false)
+    }
+    fn submit(&self, changes: Vec<Change>) -> StoreFuture<()> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.commands.send(Command::Commit(changes, reply));
+        Box::pin(async move {
+            sent.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+    fn recover(&self) -> StoreFuture<World> {
+        self.load_with(true)
+    }
+}
+
+/// The writer thread: answers commands in order until every sender is gone.
+fn writer(mut connection: Connection, commands: mpsc::Receiver<Command>) {
+    let mut poisoned = false;
+    let mut pending: Option<Command> = None;
+    loop {
+        let command = match pending.take() {
+            Some(c) => c,
+            None => match commands.recv() {
+                Ok(c) => c,
+                Err(_) => return,
+            },
+        };
+        match command {
+            Command::Load { recover, reply } => {
+                if recover {
+                    poisoned = false;
+                }
+                let _ = reply.send(read_world(&connection).map_err(io));
+            }
+            Command::Commit(changes, reply) => {
+                let mut group = vec![(changes, reply)];
+                while group.len() < MAX_GROUP {
+                    match commands.try_recv() {
+                        Ok(Command::Commit(c, r)) => group.push((c, r)),
+                        Ok(other) => {
+                            pending = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let result = if poisoned {
+                    Err(StoreError::Poisoned)
+                } else {
+                    write_group(&mut connection, group.iter().map(|(c, _)| c.as_slice()))
+                        .map_err(io)
+                };
+                if let Err(error) = &result {
+                    if !poisoned {
+                        tracing::error!(%error, "sqlite commit failed; refusing writes until reload");
+                    }
+                    poisoned = true;
+                }
+                for (_, reply) in group {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        }
+    }
+}
+
+fn write_group<'a>(
+    connection: &mut Connection,
+    batches: impl Iterator<Item = &'a [Change]>,
+) -> rusqlite::Result<()> {
+    let tx = connection.transaction()?;
+    for batch in batches {
+        for change in batch {
+            write_change(&tx, change)?;
+        }
+    }
+    tx.commit()
+}
+
+fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result<()> {
+    match change {
+        Change::PutServer(s) => {
+            tx.prepare_cached(
+                "INSERT INTO servers (id, name, project_id, user_id, vm_state, task_state, locked, launched)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
+                   user_id = excluded.user_id, vm_state = excluded.vm_state, task_state = excluded.task_state,
+                   locked = excluded.locked, launched = excluded.launched",
+            )?
+            .execute(params![s.id, s.name, s.project_id, s.user_id, s.vm_state, s.task_state, s.locked, s.launched])?;
+        }
+        Change::PutNetwork(n) => {
+            tx.prepare_cached(
+                "INSERT INTO networks (id, name, project_id, shared, external, port_security_enabled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
+                   shared = excluded.shared, external = excluded.external,
+                   port_security_enabled = excluded.port_security_enabled",
+            )?
+            .execute(params![n.id, n.name, n.project_id, n.shared, n.external, n.port_security_enabled])?;
+        }
+        Change::PutSubnet(s) => {
+            let pools = serde_json::to_string(&s.allocation_pools).expect("serializable");
+            tx.prepare_cached(
+                "INSERT INTO subnets (id, network_id, cidr, gateway_ip, allocation_pools) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET network_id = excluded.network_id, cidr = excluded.cidr,
+                   gateway_ip = excluded.gateway_ip, allocation_pools = excluded.allocation_pools",
+            )?
+            .execute(params![s.id, s.network_id, s.cidr.to_string(), s.gateway_ip.map(|g| g.to_string()), pools])?;
+        }
+        Change::PutPort(p) => {
+            tx.prepare_cached("DELETE FROM port_fixed_ips WHERE port_id = ?1")?
+                .execute([&p.id])?;
+            tx.prepare_cached(
+                "INSERT INTO ports (id, network_id, project_id, mac_address, device_id, device_owner, status,
+                   preserve_on_delete, tag, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(id) DO UPDATE SET network_id = excluded.network_id, project_id = excluded.project_id,
+                   mac_address = excluded.mac_address, device_id = excluded.device_id,
+                   device_owner = excluded.device_owner, status = excluded.status,
+                   preserve_on_delete = excluded.preserve_on_delete, tag = excluded.tag, seq = excluded.seq",
+            )?
+            .execute(params![
+                p.id,
+                p.network_id,
+                p.project_id,
+                p.mac_address,
+                p.device_id,
+                p.device_owner,
+                p.status,
+                p.preserve_on_delete,
+                p.tag,
+                p.seq as i64
+            ])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO port_fixed_ips (port_id, position, subnet_id, ip_address) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (position, ip) in p.fixed_ips.iter().enumerate() {
+                insert.execute(params![
+                    p.id,
+                    position as i64,
+                    ip.subnet_id,
+                    ip.ip_address.to_string()
+                ])?;
+            }
+        }
+        Change::DeletePort(id) => {
+            tx.prepare_cached("DELETE FROM port_fixed_ips WHERE port_id = ?1")?
+                .execute([id])?;
+            tx.prepare_cached("DELETE FROM ports WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Change::PutAction(a) => {
+            tx.prepare_cached(
+                "INSERT INTO instance_actions (server_id, request_id, action, user_id, project_id, start_time,
+                   updated_at, message, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(server_id, request_id) DO UPDATE SET action = excluded.action,
+                   user_id = excluded.user_id, project_id = excluded.project_id, start_time = excluded.start_time,
+                   updated_at = excluded.updated_at, message = excluded.message, seq = excluded.seq",
+            )?
+            .execute(params![
+                a.server_id,
+                a.request_id,
+                a.action,
+                a.user_id,
+                a.project_id,
+                a.start_time,
+                a.updated_at,
+                a.message,
+                a.seq as i64
+            ])?;
+            tx.prepare_cached(
+                "DELETE FROM instance_action_events WHERE server_id = ?1 AND request_id = ?2",
+            )?
+            .execute([&a.server_id, &a.request_id])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO instance_action_events (server_id, request_id, position, event, start_time,
+                   finish_time, result, traceback, host, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (position, e) in a.events.iter().enumerate() {
+                insert.execute(params![
+                    a.server_id,
+                    a.request_id,
+                    position as i64,
+                    e.event,
+                    e.start_time,
+                    e.finish_time,
+                    e.result,
+                    e.traceback,
+                    e.host,
+                    e.details
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse<T: std::str::FromStr>(value: String) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn read_world(connection: &Connection) -> rusqlite::Result<World> {
+    let mut world = World::default();
+    let mut servers = connection.prepare(
+        "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched FROM servers ORDER BY rowid",
+    )?;
+    for server in servers.query_map([], |r| {
+        Ok(Server {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            project_id: r.get(2)?,
+            user_id: r.get(3)?,
+            vm_state: r.get(4)?,
+            task_state: r.get(5)?,
+            locked: r.get(6)?,
+            launched: r.get(7)?,
+        })
+    })? {
+        world.apply(Change::PutServer(server?));
+    }
+    let mut networks = connection.prepare(
+        "SELECT id, name, project_id, shared, external, port_security_enabled FROM networks ORDER BY rowid",
+    )?;
+    for network in networks.query_map([], |r| {
+        Ok(Network {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            project_id: r.get(2)?,
+            shared: r.get(3)?,
+            external: r.get(4)?,
+            port_security_enabled: r.get(5)?,
+        })
+    })? {
+        world.apply(Change::PutNetwork(network?));
+    }
+    let mut subnets = connection.prepare(
+        "SELECT id, network_id, cidr, gateway_ip, allocation_pools FROM subnets ORDER BY rowid",
+    )?;
+    for subnet in subnets.query_map([], |r| {
+        let pools: String = r.get(4)?;
+        Ok(Subnet {
+            id: r.get(0)?,
+            network_id: r.get(1)?,
+            cidr: parse(r.get(2)?)?,
+            gateway_ip: r.get::<_, Option<String>>(3)?.map(parse).transpose()?,
+            allocation_pools: serde_json::from_str(&pools).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    4,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+        })
+    })? {
+        world.apply(Change::PutSubnet(subnet?));
+    }
+    let mut fixed_ips = connection.prepare(
+        "SELECT port_id, subnet_id, ip_address FROM port_fixed_ips ORDER BY port_id, position",
+    )?;
+    let mut ips_by_port: std::collections::HashMap<String, Vec<FixedIp>> = Default::default();
+    for row in fixed_ips.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            FixedIp {
+                subnet_id: r.get(1)?,
+                ip_address: parse(r.get(2)?)?,
+            },
+        ))
+    })? {
+        let (port_id, ip) = row?;
+        ips_by_port.entry(port_id).or_default().push(ip);
+    }
+    let mut ports = connection.prepare(
+        "SELECT id, network_id, project_id, mac_address, device_id, device_owner, status, preserve_on_delete, tag, seq
+         FROM ports ORDER BY seq",
+    )?;
+    for port in ports.query_map([], |r| {
+        let id: String = r.get(0)?;
+        Ok(Port {
+            fixed_ips: ips_by_port.remove(&id).unwrap_or_default(),
+            id,
+            network_id: r.get(1)?,
+            project_id: r.get(2)?,
+            mac_address: r.get(3)?,
+            device_id: r.get(4)?,
+            device_owner: r.get(5)?,
+            status: r.get(6)?,
+            preserve_on_delete: r.get(7)?,
+            tag: r.get(8)?,
+            seq: r.get::<_, i64>(9)? as u64,
+        })
+    })? {
+        world.apply(Change::PutPort(port?));
+    }
+    let mut events = connection.prepare(
+        "SELECT server_id, request_id, event, start_time, finish_time, result, traceback, host, details
+         FROM instance_action_events ORDER BY server_id, request_id, position",
+    )?;
+    let mut events_by_action: std::collections::HashMap<(String, String), Vec<ActionEvent>> =
+        Default::default();
+    for row in events.query_map([], |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            ActionEvent {
+                event: r.get(2)?,
+                start_time: r.get(3)?,
+                finish_time: r.get(4)?,
+                result: r.get(5)?,
+                traceback: r.get(6)?,
+                host: r.get(7)?,
+                details: r.get(8)?,
+            },
+        ))
+    })? {
+        let (key, event) = row?;
+        events_by_action.entry(key).or_default().push(event);
+    }
+    let mut actions = connection.prepare(
+        "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq
+         FROM instance_actions ORDER BY seq",
+    )?;
+    for action in actions.query_map([], |r| {
+        let server_id: String = r.get(0)?;
+        let request_id: String = r.get(1)?;
+        Ok(InstanceAction {
+            events: events_by_action
+                .remove(&(server_id.clone(), request_id.clone()))
+                .unwrap_or_default(),
+            server_id,
+            request_id,
+            action: r.get(2)?,
+            user_id: r.get(3)?,
+            project_id: r.get(4)?,
+            start_time: r.get(5)?,
+            updated_at: r.get(6)?,
+            message: r.get(7)?,
+            seq: r.get::<_, i64>(8)? as u64,
+        })
+    })? {
+        world.apply(Change::PutAction(action?));
+    }
+    Ok(world)
+}
