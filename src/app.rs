@@ -45,9 +45,9 @@ impl Deref for AppState {
 /// The compute routes, each in both URL forms.
 fn compute_routes() -> Router<AppState> {
     let mut router = Router::new()
-        .route("/v2.1", get(versions::v21))
-        .route("/v2.1/", get(versions::v21))
-        .route("/v2.1/{project_id}/", get(versions::v21));
+        .route("/v2.1", any(versions::v21))
+        .route("/v2.1/", any(versions::v21))
+        .route("/v2.1/{project_id}/", any(versions::v21));
     for prefix in ["/v2.1", "/v2.1/{project_id}"] {
         router = router
             .route(
@@ -86,6 +86,9 @@ async fn only_routed_methods(request: Request, next: Next) -> Response {
         &[Method::GET, Method::POST]
     } else if path.ends_with("/os-interface/{port_id}") {
         &[Method::GET, Method::DELETE]
+    } else if !path.contains("/servers/") && !path.contains("/versions/") {
+        // The version documents answer any method.
+        return next.run(request).await;
     } else {
         &[Method::GET]
     };
@@ -116,8 +119,8 @@ pub fn build_router(state: AppState) -> Router {
         .route_layer(from_fn(only_routed_methods));
     Router::new()
         .route("/", any(versions::root))
-        .route("/v2", get(versions::v20))
-        .route("/v2/", get(versions::v20))
+        .route("/v2", any(versions::v20))
+        .route("/v2/", any(versions::v20))
         .merge(compute)
         .fallback(fallback)
         .method_not_allowed_fallback(|request: Request| async move {

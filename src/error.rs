@@ -45,11 +45,8 @@ pub enum Fault {
     InterfaceNotAttached { server_id: String, port_id: String },
     #[error("The resource could not be found.")]
     ResourceNotFound,
-    #[error("Action for request_id {request_id} on instance {server_id} not found")]
-    InstanceActionNotFound {
-        request_id: String,
-        server_id: String,
-    },
+    #[error("Action {request_id} not found")]
+    InstanceActionNotFound { request_id: String },
 
     // --- network
     #[error("Port id {0} could not be found.")]

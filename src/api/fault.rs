@@ -11,6 +11,7 @@ use crate::error::{fault_name, Fault};
 
 pub const FAULT_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
 pub const JSON_CONTENT_TYPE: &str = "application/json";
+pub const COMPUTE_JSON_CONTENT_TYPE: &str = "application/vnd.openstack.compute+json";
 
 /// `{"<faultName>": {"code": N, "message": "..."}}`.
 pub fn fault_response(status: u16, message: &str) -> Response {
@@ -119,10 +120,11 @@ pub fn webob_error_page(
         ),
         _ => ("text/plain; charset=UTF-8", format!("{status_line}\n\n{explanation}\n\n   ")),
     };
-    let body = if method == Method::HEAD {
-        String::new()
+    // WebOb answers HEAD with the HTML variant's headers and no body.
+    let (content_type, body) = if method == Method::HEAD {
+        ("text/html; charset=UTF-8", String::new())
     } else {
-        body
+        (content_type, body)
     };
     let mut response = (status, body).into_response();
     response

@@ -106,10 +106,10 @@ pub async fn show_instance_action(
                             event.insert("traceback".into(), e.traceback.clone().into());
                         }
                         if version >= ApiVersion::EVENT_HOST {
-                            event.insert("hostId".into(), host_id(server_project, &e.host).into());
                             if admin {
                                 event.insert("host".into(), e.host.clone().into());
                             }
+                            event.insert("hostId".into(), host_id(server_project, &e.host).into());
                         }
                         if version >= ApiVersion::EVENT_DETAILS && admin {
                             event.insert("details".into(), e.details.clone().into());

@@ -7,13 +7,15 @@ use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::noauth_caller;
 use super::context::{ApiContext, RequestId};
-use super::fault::{not_found_page, webob_error_page};
+use super::fault::{
+    not_found_page, webob_error_page, COMPUTE_JSON_CONTENT_TYPE, JSON_CONTENT_TYPE,
+};
 use crate::app::AppState;
 use crate::domain::ids::{is_route_project_id, new_request_id};
 use crate::domain::microversion::{parse_version, requested_version, VersionError};
@@ -41,7 +43,12 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let request_id = in_api_pipeline(uri.path()).then(|| {
+    let in_api = in_api_pipeline(uri.path());
+    if in_api && method == Method::OPTIONS {
+        // oslo's CORS middleware, ahead of everything, answers OPTIONS itself.
+        return StatusCode::OK.into_response();
+    }
+    let request_id = in_api.then(|| {
         let id: Arc<str> = new_request_id().into();
         request.extensions_mut().insert(RequestId(id.clone()));
         id
@@ -182,6 +189,7 @@ pub async fn compute_api(
             "Request is too large. Larger than max_request_body_size (%s).",
         );
     }
+    let prefers_compute_json = accept_prefers_compute_json(request.headers());
     let version = match negotiate_version(request.headers()) {
         Ok(version) => version,
         Err((fault, echo)) => {
@@ -214,5 +222,60 @@ pub async fn compute_api(
         next.run(request).await
     };
     add_version_headers(response.headers_mut(), version);
+    if prefers_compute_json
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v == JSON_CONTENT_TYPE)
+    {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(COMPUTE_JSON_CONTENT_TYPE),
+        );
+    }
     response
+}
+
+/// WebOb's `best_match(["application/json", "application/vnd.openstack.compute+json"])`:
+/// the compute type only when the client ranks it strictly higher.
+fn accept_prefers_compute_json(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if !accept.contains(COMPUTE_JSON_CONTENT_TYPE) {
+        return false;
+    }
+    let quality = |offer: &str| -> f32 {
+        let (offer_type, _) = offer.split_once('/').unwrap_or((offer, ""));
+        let mut best: Option<(u8, f32)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            let q = parts
+                .filter_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.trim().parse::<f32>().ok())
+                })
+                .next()
+                .unwrap_or(1.0);
+            let specificity = if media.eq_ignore_ascii_case(offer) {
+                3
+            } else if media
+                .split_once('/')
+                .is_some_and(|(t, s)| t.eq_ignore_ascii_case(offer_type) && s == "*")
+            {
+                2
+            } else if media == "*/*" {
+                1
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(s, _)| specificity > s) {
+                best = Some((specificity, q));
+            }
+        }
+        best.map(|(_, q)| q).unwrap_or(0.0)
+    };
+    quality(COMPUTE_JSON_CONTENT_TYPE) > quality(JSON_CONTENT_TYPE)
 }

@@ -51,11 +51,12 @@ fn type_error(field: Option<&str>, instance: &Value, type_name: &str) -> Violati
 }
 
 fn additional_properties(object: &Map<String, Value>, allowed: &[&str]) -> Option<String> {
-    let extras: Vec<String> = object
+    let mut extras: Vec<&String> = object
         .keys()
         .filter(|k| !allowed.contains(&k.as_str()))
-        .map(|k| py_repr_str(k))
         .collect();
+    extras.sort();
+    let extras: Vec<String> = extras.into_iter().map(|k| py_repr_str(k)).collect();
     if extras.is_empty() {
         return None;
     }
@@ -71,7 +72,10 @@ pub fn check_no_query_parameters(names: &[String]) -> Result<(), Fault> {
     if names.is_empty() {
         return Ok(());
     }
-    let extras: Vec<String> = names.iter().map(|n| py_repr_str(n)).collect();
+    let mut names: Vec<&String> = names.iter().collect();
+    names.sort();
+    names.dedup();
+    let extras: Vec<String> = names.into_iter().map(|n| py_repr_str(n)).collect();
     let verb = if extras.len() == 1 { "was" } else { "were" };
     Err(Fault::Validation(format!(
         "Additional properties are not allowed ({} {verb} unexpected)",

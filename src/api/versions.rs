@@ -93,7 +93,12 @@ pub async fn show_version(
     let base = base_url(&headers);
     match path.version_id.as_str() {
         "v2.1" => Ok(ok(&version_document(v21_entry(&base), "2.1"))),
-        "v2.0" => Ok(ok(&version_document(v20_entry(&base), "2"))),
+        "v2.0" => {
+            // Nova builds this self link from the mount it was asked under.
+            let mut entry = v20_entry(&base);
+            entry["links"][0]["href"] = format!("{base}/v2.1/").into();
+            Ok(ok(&version_document(entry, "2")))
+        }
         _ => Err(Fault::ResourceNotFound),
     }
 }

@@ -9,8 +9,8 @@ use crate::domain::{ApiVersion, Port};
 
 #[derive(Serialize)]
 pub struct FixedIp<'a> {
-    pub subnet_id: &'a str,
     pub ip_address: IpAddr,
+    pub subnet_id: &'a str,
 }
 
 /// One interface object: `net_id`, `port_id`, `mac_addr`, `port_state`,
@@ -37,8 +37,8 @@ impl<'a> InterfaceAttachment<'a> {
                 .fixed_ips
                 .iter()
                 .map(|ip| FixedIp {
-                    subnet_id: &ip.subnet_id,
                     ip_address: ip.ip_address,
+                    subnet_id: &ip.subnet_id,
                 })
                 .collect(),
             tag: (version >= ApiVersion::TAG_IN_RESPONSE).then_some(port.tag.as_deref()),

@@ -155,17 +155,17 @@ fn finish_event(
     outcome: Result<(), (Fault, String)>,
 ) {
     let finish = super::model::now().max(ctx.now);
-    let (result, traceback) = match outcome {
-        Ok(()) => ("Success", None),
+    let (result, traceback, details) = match outcome {
+        Ok(()) => ("Success", None, None),
         Err((fault, message)) => {
             action.message = Some("Error".to_owned());
+            // Nova stores the stack frames only; clients treat it as opaque.
             let traceback = format!(
-                "Traceback (most recent call last):\n  File \"nova/compute/manager.py\", in {}\n{}: {}\n",
+                "  File \"nova/compute/manager.py\", in {}\n    raise {}({message:?})\n",
                 action.action,
                 fault.exception_class(),
-                message
             );
-            ("Error", Some(traceback))
+            ("Error", Some(traceback), Some(message))
         }
     };
     action.updated_at = finish;
@@ -176,7 +176,7 @@ fn finish_event(
         result: Some(result.to_owned()),
         traceback,
         host: ctx.host.to_owned(),
-        details: None,
+        details,
     });
 }
 
@@ -400,6 +400,5 @@ pub fn show_instance_action<'w>(
         .find(|a| a.request_id == request_id)
         .ok_or_else(|| Fault::InstanceActionNotFound {
             request_id: request_id.to_owned(),
-            server_id: server_id.to_owned(),
         })
 }
