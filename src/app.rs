@@ -117,7 +117,7 @@ pub fn build_router(state: AppState) -> Router {
     let compute = compute_routes()
         .route_layer(from_fn_with_state(state.clone(), middleware::compute_api))
         .route_layer(from_fn(only_routed_methods));
-    Router::new()
+    let routes = Router::new()
         .route("/", any(versions::root))
         .route("/v2", any(versions::v20))
         .route("/v2/", any(versions::v20))
@@ -126,6 +126,11 @@ pub fn build_router(state: AppState) -> Router {
         .method_not_allowed_fallback(|request: Request| async move {
             not_found_page(request.method(), request.headers())
         })
+        .with_state(state);
+    // Around the whole router (not per route), so that it sees, and can
+    // clean up, what axum adds to unrouted methods.
+    let app = tower::ServiceBuilder::new()
         .layer(from_fn(middleware::request_id_and_log))
-        .with_state(state)
+        .service(routes);
+    Router::new().fallback_service(app)
 }

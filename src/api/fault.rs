@@ -93,6 +93,11 @@ fn negotiate_error_type(accept: Option<&str>) -> &'static str {
     best.map(|(_, i)| offers[i]).unwrap_or("text/plain")
 }
 
+/// Marks a response that did not come from Nova's resource layer, so the
+/// microversion headers stay off it.
+#[derive(Debug, Clone, Copy)]
+pub struct WebObPage;
+
 /// A WebOb `HTTPException` default page (`status_line` e.g. `404 Not Found`).
 pub fn webob_error_page(
     method: &Method,
@@ -100,7 +105,11 @@ pub fn webob_error_page(
     status: StatusCode,
     explanation: &str,
 ) -> Response {
-    let title = status.canonical_reason().unwrap_or("Error");
+    // WebOb's titles, where they differ from today's reason phrases.
+    let title = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "Request Entity Too Large",
+        _ => status.canonical_reason().unwrap_or("Error"),
+    };
     let status_line = format!("{} {}", status.as_u16(), title);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (content_type, body) = match negotiate_error_type(accept) {
@@ -127,6 +136,7 @@ pub fn webob_error_page(
         (content_type, body)
     };
     let mut response = (status, body).into_response();
+    response.extensions_mut().insert(WebObPage);
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

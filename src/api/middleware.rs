@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use super::auth::noauth_caller;
 use super::context::{ApiContext, RequestId};
 use super::fault::{
-    not_found_page, webob_error_page, COMPUTE_JSON_CONTENT_TYPE, JSON_CONTENT_TYPE,
+    not_found_page, webob_error_page, WebObPage, COMPUTE_JSON_CONTENT_TYPE, JSON_CONTENT_TYPE,
 };
 use crate::app::AppState;
 use crate::domain::ids::{is_route_project_id, new_request_id};
@@ -221,6 +221,9 @@ pub async fn compute_api(
         });
         next.run(request).await
     };
+    if response.extensions().get::<WebObPage>().is_some() {
+        return response;
+    }
     add_version_headers(response.headers_mut(), version);
     if prefers_compute_json
         && response

@@ -89,9 +89,9 @@ pub fn requested_version<'a>(
             .filter_map(|item| {
                 let item = item.trim();
                 let (service, version) = item.split_once(char::is_whitespace).unwrap_or((item, ""));
-                service
-                    .eq_ignore_ascii_case("compute")
-                    .then(|| version.trim())
+                // `compute` without a version counts as no request.
+                let version = version.trim();
+                (service.eq_ignore_ascii_case("compute") && !version.is_empty()).then_some(version)
             })
             .next_back()
     });
