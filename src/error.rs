@@ -75,7 +75,7 @@ pub enum Fault {
     InvalidFixedIp { ip: String, network_id: String },
 
     // --- anything else
-    #[error("Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class '{0}'>")]
+    #[error("Unexpected API Error. Please contact the administrator\n<class '{0}'>")]
     Internal(String),
 }
 

@@ -59,28 +59,90 @@ pub async fn list_instance_actions(
     State(app): State<AppState>,
     ctx: ApiContext,
     Ids(path): Ids<ServerPath>,
-    RawQuery(_query): RawQuery,
+    RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, Fault> {
     ctx.check_url_project(path.project_id.as_deref())?;
+    let query = list_query(query.as_deref(), ctx.version)?;
     app.cloud
         .read(|world| {
             let actions = ops::list_instance_actions(world, &ctx.caller, &path.server_id)?;
-            let list: Vec<Value> = actions
+            let mut actions: Vec<&InstanceAction> = actions
                 .into_iter()
+                .filter(|a| query.changes_since.is_none_or(|t| a.updated_at >= t))
+                .filter(|a| query.changes_before.is_none_or(|t| a.updated_at <= t))
+                .collect();
+            if let Some(marker) = &query.marker {
+                // Nova's message names no marker: its format string is given `None`.
+                let at = actions
+                    .iter()
+                    .position(|a| &a.request_id == marker)
+                    .ok_or_else(|| {
+                        Fault::Validation("Marker None could not be found.".to_owned())
+                    })?;
+                actions.drain(..=at);
+            }
+            if let Some(limit) = query.limit {
+                actions.truncate(limit);
+            }
+            let list: Vec<Value> = actions
+                .iter()
                 .map(|a| Value::Object(action_summary(a, ctx.version)))
                 .collect();
-            let body = serde_json::json!({ "instanceActions": list });
+            let mut body = Map::new();
+            body.insert("instanceActions".into(), list.into());
+            if let (Some(limit), Some(last)) = (query.limit, actions.last()) {
+                if actions.len() == limit {
+                    body.insert(
+                        "links".into(),
+                        next_link(&headers, &path, &query, &last.request_id).into(),
+                    );
+                }
+            }
             Ok(json_response(StatusCode::OK, to_json(&body)))
         })
         .await
+}
+
+/// `[{"rel": "next", "href": ...}]`: the same query, sorted, with the new marker.
+fn next_link(
+    headers: &axum::http::HeaderMap,
+    path: &ServerPath,
+    query: &ListQuery,
+    marker: &str,
+) -> Value {
+    let mut params: Vec<(String, String)> = query
+        .params
+        .iter()
+        .filter(|(n, _)| n != "marker")
+        .cloned()
+        .collect();
+    params.push(("marker".to_owned(), marker.to_owned()));
+    params.sort();
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let project = path
+        .project_id
+        .as_deref()
+        .map(|p| format!("/{p}"))
+        .unwrap_or_default();
+    let href = format!(
+        "{}/v2.1{project}/servers/{}/os-instance-actions?{encoded}",
+        super::versions::base_url(headers),
+        path.server_id
+    );
+    serde_json::json!([{"rel": "next", "href": href}])
 }
 
 pub async fn show_instance_action(
     State(app): State<AppState>,
     ctx: ApiContext,
     Ids(path): Ids<ActionPath>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, Fault> {
     ctx.check_url_project(path.project_id.as_deref())?;
+    super::interfaces::check_query(&ctx, query.as_deref())?;
     let admin = ctx.caller.is_admin();
     let version = ctx.version;
     app.cloud
@@ -123,4 +185,163 @@ pub async fn show_instance_action(
             Ok(json_response(StatusCode::OK, to_json(&body)))
         })
         .await
+}
+
+/// The paging and filtering query of the list (2.58+), validated as Nova's
+/// query schema does.
+#[derive(Debug, Default, PartialEq)]
+pub struct ListQuery {
+    pub limit: Option<usize>,
+    pub marker: Option<String>,
+    pub changes_since: Option<Timestamp>,
+    pub changes_before: Option<Timestamp>,
+    /// The parameters as given, for the `next` link.
+    pub params: Vec<(String, String)>,
+}
+
+/// Nova's `max_limit`.
+const MAX_LIMIT: usize = 1000;
+
+fn query_error(name: &str, value: &str, message: String) -> Fault {
+    Fault::Validation(format!(
+        "Invalid input for query parameters {name}. Value: {value}. {message}"
+    ))
+}
+
+/// oslo's `parse_isotime` (the `iso8601` package): a date, optionally a time
+/// (`T` or space), optionally fractions and a zone.
+pub fn parse_iso_time(value: &str) -> Option<Timestamp> {
+    static PATTERN: std::sync::LazyLock<regex_lite::Regex> = std::sync::LazyLock::new(|| {
+        regex_lite::Regex::new(
+            r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$",
+        )
+        .expect("valid pattern")
+    });
+    let c = PATTERN.captures(value)?;
+    let num = |i: usize| {
+        c.get(i)
+            .map(|m| m.as_str().parse::<u32>())
+            .transpose()
+            .ok()
+            .flatten()
+    };
+    let month = time::Month::try_from(num(2)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(num(1)? as i32, month, num(3)? as u8).ok()?;
+    let clock = time::Time::from_hms(
+        num(4).unwrap_or(0) as u8,
+        num(5).unwrap_or(0) as u8,
+        num(6).unwrap_or(0) as u8,
+    )
+    .ok()?;
+    let micros = c
+        .get(7)
+        .map(|f| {
+            let digits: String = f
+                .as_str()
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(6)
+                .collect();
+            digits.parse::<i64>().unwrap_or(0)
+        })
+        .unwrap_or(0);
+    let offset_seconds = match c.get(8).map(|m| m.as_str()) {
+        None | Some("Z") => 0,
+        Some(zone) => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let digits: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
+            let hours: i64 = digits.get(..2)?.parse().ok()?;
+            let minutes: i64 = digits
+                .get(2..)
+                .filter(|m| !m.is_empty())
+                .map(str::parse)
+                .transpose()
+                .ok()?
+                .unwrap_or(0);
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    let utc = time::PrimitiveDateTime::new(date, clock).assume_utc();
+    Some((utc.unix_timestamp() - offset_seconds) * 1_000_000 + micros)
+}
+
+/// Validate the list query for `version` (ignored before 2.58).
+pub fn list_query(query: Option<&str>, version: ApiVersion) -> Result<ListQuery, Fault> {
+    let mut out = ListQuery::default();
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(out);
+    };
+    if version < ApiVersion::ACTION_UPDATED_AT {
+        return Ok(out);
+    }
+    let mut allowed = vec!["limit", "marker", "changes-since"];
+    if version >= ApiVersion::CHANGES_BEFORE {
+        allowed.push("changes-before");
+    }
+    // dict_of_lists, in first-seen order.
+    let mut params: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        out.params.push((name.to_string(), value.to_string()));
+        match params.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, values)) => values.push(value.into_owned()),
+            None => params.push((name.into_owned(), vec![value.into_owned()])),
+        }
+    }
+    let single = |name: &str| -> Result<Option<String>, Fault> {
+        match params.iter().find(|(n, _)| n == name) {
+            None => Ok(None),
+            Some((_, values)) if values.len() > 1 => {
+                let repr = super::validation::py_repr(&serde_json::json!(values));
+                Err(query_error(name, &repr, format!("{repr} is too long")))
+            }
+            Some((_, values)) => Ok(Some(values[0].clone())),
+        }
+    };
+    if let Some(limit) = single("limit")? {
+        if !limit.bytes().all(|b| b.is_ascii_digit()) {
+            let repr = super::validation::py_repr_str(&limit);
+            return Err(query_error(
+                "limit",
+                &limit,
+                format!("{repr} does not match '^[0-9]*$'"),
+            ));
+        }
+        if limit.is_empty() {
+            return Err(query_error(
+                "limit",
+                "",
+                "'' should be non-empty".to_owned(),
+            ));
+        }
+        out.limit = Some(limit.parse::<usize>().unwrap_or(usize::MAX).min(MAX_LIMIT));
+    }
+    out.marker = single("marker")?;
+    let time_param = |name: &str| -> Result<Option<Timestamp>, Fault> {
+        match single(name)? {
+            None => Ok(None),
+            Some(value) => parse_iso_time(&value).map(Some).ok_or_else(|| {
+                let repr = super::validation::py_repr_str(&value);
+                query_error(name, &value, format!("{repr} is not a 'date-time'"))
+            }),
+        }
+    };
+    out.changes_since = time_param("changes-since")?;
+    if allowed.contains(&"changes-before") {
+        out.changes_before = time_param("changes-before")?;
+    }
+    let unknown: Vec<String> = params
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| !allowed.contains(&n.as_str()))
+        .collect();
+    super::validation::check_no_query_parameters(&unknown)?;
+    if let (Some(since), Some(before)) = (out.changes_since, out.changes_before) {
+        if since > before {
+            return Err(Fault::Validation(
+                "The value of changes-since must be less than or equal to changes-before."
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -15,7 +15,7 @@ const V21_UPDATED: &str = "2013-07-23T11:33:21Z";
 const V20_UPDATED: &str = "2025-07-04T12:00:00Z";
 
 /// `http://<host>` of the request.
-fn base_url(headers: &HeaderMap) -> String {
+pub fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -25,6 +25,8 @@ impl ApiVersion {
     pub const EVENTS_FOR_ALL: ApiVersion = ApiVersion::new(2, 51);
     /// 2.58: instance actions carry `updated_at`; list paging.
     pub const ACTION_UPDATED_AT: ApiVersion = ApiVersion::new(2, 58);
+    /// 2.66: `changes-before` on the instance-action list.
+    pub const CHANGES_BEFORE: ApiVersion = ApiVersion::new(2, 66);
     /// 2.62: events carry `hostId` (and `host` for admins).
     pub const EVENT_HOST: ApiVersion = ApiVersion::new(2, 62);
     /// 2.84: events carry `details` for admins.
