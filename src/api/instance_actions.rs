@@ -95,7 +95,7 @@ pub async fn list_instance_actions(
                 if actions.len() == limit {
                     body.insert(
                         "links".into(),
-                        next_link(&headers, &path, &query, &last.request_id).into(),
+                        next_link(&headers, &path, &query, &last.request_id),
                     );
                 }
             }
