@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `porthole=debug` [default: info].
     #[arg(long, env = "PORTHOLE_LOG_LEVEL")]
     pub log_level: Option<String>,
+    /// Seconds in-flight requests may take to finish on SIGTERM [default: 10].
+    #[arg(long, env = "PORTHOLE_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
 }
 
 impl ServeArgs {
@@ -67,6 +70,11 @@ impl ServeArgs {
                 .log_level
                 .or(file.log_level)
                 .unwrap_or(defaults.log_level),
+            shutdown_grace: self
+                .shutdown_grace
+                .or(file.shutdown_grace)
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(defaults.shutdown_grace),
         })
     }
 }

@@ -32,6 +32,7 @@ pub struct FileConfig {
     pub seed: Option<PathBuf>,
     pub auth: Option<AuthMode>,
     pub log_level: Option<String>,
+    pub shutdown_grace: Option<u64>,
 }
 
 impl FileConfig {
@@ -50,6 +51,8 @@ pub struct Config {
     pub seed: Option<PathBuf>,
     pub auth: AuthMode,
     pub log_level: String,
+    /// How long in-flight requests may take to finish on SIGTERM.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             seed: None,
             auth: AuthMode::Noauth,
             log_level: "info".to_owned(),
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -69,5 +73,23 @@ impl Config {
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("porthole.sqlite3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/porthole.example.toml");
+        let file = FileConfig::read(&path).unwrap();
+        assert_eq!(file.store, Some(StoreKind::Sqlite));
+        assert_eq!(file.shutdown_grace, Some(10));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
     }
 }

@@ -12,8 +12,13 @@ fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::from(2);
                 }
             };
+            // Log lines are written by a background thread: no blocking I/O
+            // on the runtime's workers.
+            let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stdout());
             tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_level))
+                .with_writer(writer)
+                .with_ansi(false)
                 .init();
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             match runtime.block_on(run(config)) {
@@ -35,7 +40,7 @@ async fn run(config: porthole::Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%address, store = state.cloud.store_name(), "porthole listening");
-    porthole::serve(listener, state)
+    porthole::serve(listener, state, config.shutdown_grace)
         .await
         .map_err(|e| e.to_string())
 }

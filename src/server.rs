@@ -50,11 +50,29 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
     Ok(AppState::new(cloud, config.auth))
 }
 
-/// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish.
-pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+/// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish,
+/// within `grace` (a stalled client cannot hold the process up).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, build_router(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    });
+    let deadline = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        _ = deadline => {
+            tracing::warn!("connections still open after the drain deadline; closing them");
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

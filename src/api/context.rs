@@ -1,6 +1,6 @@
 //! The per-request context: request id, negotiated microversion and caller.
 
-use std::sync::Arc;
+use axum::http::HeaderValue;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -9,13 +9,31 @@ use crate::domain::{ApiVersion, Caller};
 use crate::error::Fault;
 
 /// `req-<uuid>`, also the request id of any instance action the call records.
+/// Kept as a header value: cloning it onto two headers costs no copy.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub Arc<str>);
+pub struct RequestId(pub HeaderValue);
+
+impl RequestId {
+    pub fn new() -> Self {
+        let id = crate::domain::ids::new_request_id();
+        RequestId(HeaderValue::from_maybe_shared(bytes::Bytes::from(id)).expect("ascii"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
+impl Default for RequestId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Everything a compute handler needs to know about the request.
 #[derive(Debug, Clone)]
 pub struct ApiContext {
-    pub request_id: Arc<str>,
+    pub request_id: RequestId,
     pub version: ApiVersion,
     pub caller: Caller,
     /// The project the token is scoped to, if any (checked against the URL's).
@@ -39,10 +57,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiContext {
     type Rejection = Fault;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Taken, not cloned: one handler per request.
         parts
             .extensions
-            .get::<ApiContext>()
-            .cloned()
+            .remove::<ApiContext>()
             .ok_or_else(|| Fault::Internal("porthole.MissingApiContext".into()))
     }
 }

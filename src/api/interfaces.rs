@@ -155,7 +155,7 @@ pub async fn attach_interface(
     let request = attach_request(&body, ctx.version)?;
     let op = OpContext {
         caller: &ctx.caller,
-        request_id: &ctx.request_id,
+        request_id: ctx.request_id.as_str(),
         now: model::now(),
         host: &app.host,
     };
@@ -186,7 +186,7 @@ pub async fn detach_interface(
     ctx.check_url_project(path.project_id.as_deref())?;
     let op = OpContext {
         caller: &ctx.caller,
-        request_id: &ctx.request_id,
+        request_id: ctx.request_id.as_str(),
         now: model::now(),
         host: &app.host,
     };

@@ -3,6 +3,16 @@
 /// oslo.utils `is_uuid_like`: after dropping `urn:`/`uuid:` prefixes, the
 /// surrounding braces and every hyphen, exactly 32 hex digits remain.
 pub fn is_uuid_like(value: &str) -> bool {
+    // Fast path: the canonical form, no allocation.
+    let b = value.as_bytes();
+    if b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+    {
+        return true;
+    }
     let stripped = value.replace("urn:", "").replace("uuid:", "");
     let stripped = stripped.trim_matches(|c| c == '{' || c == '}');
     let mut digits = 0usize;

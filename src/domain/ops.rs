@@ -61,16 +61,15 @@ pub fn authorize(caller: &Caller, operation: Operation, server: &Server) -> Resu
 }
 
 /// The server and its visible attachments.
-pub fn list_interfaces<'w>(
+pub fn list_interfaces<'w, 'c>(
     world: &'w World,
-    caller: &Caller,
+    caller: &'c Caller,
     server_id: &str,
-) -> Result<impl Iterator<Item = &'w Port> + 'w, Fault> {
+) -> Result<impl Iterator<Item = &'w Port> + use<'w, 'c>, Fault> {
     let server = find_server(world, caller, server_id)?;
     authorize(caller, Operation::ListInterfaces, server)?;
-    let caller = caller.clone();
     Ok(world
-        .ports_of_device(server_id)
+        .ports_of_device(&server.id)
         .filter(move |p| caller.sees_project(&p.project_id)))
 }
 

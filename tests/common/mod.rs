@@ -308,7 +308,9 @@ impl TestApp {
         let mut builder = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(uri);
-        builder = builder.header("host", "porthole.test");
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+            builder = builder.header("host", "porthole.test");
+        }
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
