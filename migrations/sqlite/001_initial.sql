@@ -59,19 +59,7 @@ CREATE TABLE instance_actions (
     updated_at INTEGER NOT NULL,
     message    TEXT,
     seq        INTEGER NOT NULL,
+    -- JSON array of events (event, start_time, finish_time, result, traceback, host, details)
+    events     TEXT NOT NULL,
     PRIMARY KEY (server_id, request_id)
-);
-
-CREATE TABLE instance_action_events (
-    server_id   TEXT NOT NULL,
-    request_id  TEXT NOT NULL,
-    position    INTEGER NOT NULL,
-    event       TEXT NOT NULL,
-    start_time  INTEGER NOT NULL,
-    finish_time INTEGER,
-    result      TEXT,
-    traceback   TEXT,
-    host        TEXT NOT NULL,
-    details     TEXT,
-    PRIMARY KEY (server_id, request_id, position)
 );

@@ -394,9 +394,7 @@ pub fn show_instance_action<'w>(
     let server = find_server(world, caller, server_id)?;
     authorize(caller, Operation::ShowInstanceAction, server)?;
     world
-        .actions_of(server_id)
-        .iter()
-        .find(|a| a.request_id == request_id)
+        .action(server_id, request_id)
         .ok_or_else(|| Fault::InstanceActionNotFound {
             request_id: request_id.to_owned(),
         })

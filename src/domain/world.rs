@@ -31,8 +31,8 @@ pub struct World {
     /// subnet id → addresses in use.
     used_ips: HashMap<String, BTreeSet<IpAddr>>,
     macs: HashSet<String>,
-    /// server id → its actions, oldest first.
-    actions: HashMap<String, Vec<InstanceAction>>,
+    /// server id → its actions, oldest first, with a request-id index.
+    actions: HashMap<String, ServerActions>,
     next_seq: u64,
 }
 
@@ -94,11 +94,18 @@ impl World {
     pub fn actions_of(&self, server_id: &str) -> &[InstanceAction] {
         self.actions
             .get(server_id)
-            .map(Vec::as_slice)
+            .map(|a| a.list.as_slice())
             .unwrap_or_default()
     }
+    pub fn action(&self, server_id: &str, request_id: &str) -> Option<&InstanceAction> {
+        let actions = self.actions.get(server_id)?;
+        actions
+            .by_request
+            .get(request_id)
+            .map(|&i| &actions.list[i])
+    }
     pub fn all_actions(&self) -> impl Iterator<Item = &InstanceAction> {
-        self.actions.values().flatten()
+        self.actions.values().flat_map(|a| a.list.iter())
     }
 
     /// Apply one change (used by stores to rebuild state, and by [`Txn`]).
@@ -132,14 +139,10 @@ impl World {
             }
             Change::PutAction(action) => {
                 self.next_seq = self.next_seq.max(action.seq + 1);
-                let list = self.actions.entry(action.server_id.clone()).or_default();
-                match list.iter_mut().find(|a| a.request_id == action.request_id) {
-                    Some(existing) => *existing = action,
-                    None => {
-                        let at = list.partition_point(|a| a.seq < action.seq);
-                        list.insert(at, action);
-                    }
-                }
+                self.actions
+                    .entry(action.server_id.clone())
+                    .or_default()
+                    .put(action);
             }
         }
     }
@@ -204,6 +207,35 @@ impl World {
         actions.sort_by_key(|a| a.seq);
         changes.extend(actions.into_iter().cloned().map(Change::PutAction));
         changes
+    }
+}
+
+/// One server's actions in `seq` order, indexed by request id.
+#[derive(Debug, Clone, Default)]
+struct ServerActions {
+    list: Vec<InstanceAction>,
+    by_request: HashMap<String, usize>,
+}
+
+impl ServerActions {
+    fn put(&mut self, action: InstanceAction) {
+        if let Some(&i) = self.by_request.get(&action.request_id) {
+            self.list[i] = action;
+        } else if self.list.last().is_none_or(|last| last.seq < action.seq) {
+            // The usual case: a new action is the newest.
+            self.by_request
+                .insert(action.request_id.clone(), self.list.len());
+            self.list.push(action);
+        } else {
+            let at = self.list.partition_point(|a| a.seq < action.seq);
+            self.list.insert(at, action);
+            self.by_request = self
+                .list
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.request_id.clone(), i))
+                .collect();
+        }
     }
 }
 

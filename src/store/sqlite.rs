@@ -234,12 +234,14 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
                 .execute([id])?;
         }
         Change::PutAction(a) => {
+            let events = serde_json::to_string(&a.events).expect("serializable");
             tx.prepare_cached(
                 "INSERT INTO instance_actions (server_id, request_id, action, user_id, project_id, start_time,
-                   updated_at, message, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                   updated_at, message, seq, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT(server_id, request_id) DO UPDATE SET action = excluded.action,
                    user_id = excluded.user_id, project_id = excluded.project_id, start_time = excluded.start_time,
-                   updated_at = excluded.updated_at, message = excluded.message, seq = excluded.seq",
+                   updated_at = excluded.updated_at, message = excluded.message, seq = excluded.seq,
+                   events = excluded.events",
             )?
             .execute(params![
                 a.server_id,
@@ -250,30 +252,9 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
                 a.start_time,
                 a.updated_at,
                 a.message,
-                a.seq as i64
+                a.seq as i64,
+                events
             ])?;
-            tx.prepare_cached(
-                "DELETE FROM instance_action_events WHERE server_id = ?1 AND request_id = ?2",
-            )?
-            .execute([&a.server_id, &a.request_id])?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO instance_action_events (server_id, request_id, position, event, start_time,
-                   finish_time, result, traceback, host, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for (position, e) in a.events.iter().enumerate() {
-                insert.execute(params![
-                    a.server_id,
-                    a.request_id,
-                    position as i64,
-                    e.event,
-                    e.start_time,
-                    e.finish_time,
-                    e.result,
-                    e.traceback,
-                    e.host,
-                    e.details
-                ])?;
-            }
         }
     }
     Ok(())
@@ -381,40 +362,21 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     })? {
         world.apply(Change::PutPort(port?));
     }
-    let mut events = connection.prepare(
-        "SELECT server_id, request_id, event, start_time, finish_time, result, traceback, host, details
-         FROM instance_action_events ORDER BY server_id, request_id, position",
-    )?;
-    let mut events_by_action: std::collections::HashMap<(String, String), Vec<ActionEvent>> =
-        Default::default();
-    for row in events.query_map([], |r| {
-        Ok((
-            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-            ActionEvent {
-                event: r.get(2)?,
-                start_time: r.get(3)?,
-                finish_time: r.get(4)?,
-                result: r.get(5)?,
-                traceback: r.get(6)?,
-                host: r.get(7)?,
-                details: r.get(8)?,
-            },
-        ))
-    })? {
-        let (key, event) = row?;
-        events_by_action.entry(key).or_default().push(event);
-    }
     let mut actions = connection.prepare(
-        "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq
+        "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq, events
          FROM instance_actions ORDER BY seq",
     )?;
     for action in actions.query_map([], |r| {
         let server_id: String = r.get(0)?;
         let request_id: String = r.get(1)?;
         Ok(InstanceAction {
-            events: events_by_action
-                .remove(&(server_id.clone(), request_id.clone()))
-                .unwrap_or_default(),
+            events: serde_json::from_str(&r.get::<_, String>(9)?).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    9,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
             server_id,
             request_id,
             action: r.get(2)?,
