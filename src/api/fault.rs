@@ -54,43 +54,48 @@ fn negotiate_error_type(accept: Option<&str>) -> &'static str {
         return "text/plain";
     };
     let offers = ["text/html", "application/json"];
-    let mut best: Option<(f32, usize)> = None;
-    for (index, offer) in offers.iter().enumerate() {
-        let (offer_type, offer_sub) = offer.split_once('/').unwrap_or((offer, ""));
-        // The most specific matching range decides the quality.
-        let mut quality: Option<(u8, f32)> = None;
-        for range in accept.split(',') {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = parts
-                .filter_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|v| v.trim().parse::<f32>().ok())
-                })
-                .next()
-                .unwrap_or(1.0);
-            let (t, s) = media.split_once('/').unwrap_or((media.as_str(), ""));
-            let specificity = if t == offer_type && s == offer_sub {
-                3
-            } else if t == offer_type && s == "*" {
-                2
-            } else if t == "*" && s == "*" {
-                1
-            } else {
-                continue;
-            };
-            if quality.is_none_or(|(best, _)| specificity > best) {
-                quality = Some((specificity, q));
-            }
-        }
-        if let Some((_, q)) = quality.filter(|(_, q)| *q > 0.0) {
-            if best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, index));
-            }
+    let mut best: Option<(f32, &'static str)> = None;
+    for offer in offers {
+        let q = accept_quality(accept, offer);
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, offer));
         }
     }
-    best.map(|(_, i)| offers[i]).unwrap_or("text/plain")
+    best.map(|(_, offer)| offer).unwrap_or("text/plain")
+}
+
+/// The quality an `Accept` header gives `offer`: that of the most specific
+/// matching range (`type/sub` over `type/*` over `*/*`), 0 when none matches.
+pub fn accept_quality(accept: &str, offer: &str) -> f32 {
+    let (offer_type, offer_sub) = offer.split_once('/').unwrap_or((offer, ""));
+    let mut best: Option<(u8, f32)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|v| v.trim().parse::<f32>().ok())
+            })
+            .next()
+            .unwrap_or(1.0);
+        let (t, s) = media.split_once('/').unwrap_or((media, ""));
+        let specificity = if t.eq_ignore_ascii_case(offer_type) && s.eq_ignore_ascii_case(offer_sub)
+        {
+            3
+        } else if t.eq_ignore_ascii_case(offer_type) && s == "*" {
+            2
+        } else if t == "*" && s == "*" {
+            1
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(b, _)| specificity > b) {
+            best = Some((specificity, q));
+        }
+    }
+    best.map(|(_, q)| q).unwrap_or(0.0)
 }
 
 /// Marks a response that did not come from Nova's resource layer, so the

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use super::auth::noauth_caller;
 use super::context::{ApiContext, RequestId};
 use super::fault::{
-    not_found_page, webob_error_page, WebObPage, COMPUTE_JSON_CONTENT_TYPE, JSON_CONTENT_TYPE,
+    accept_quality, not_found_page, webob_error_page, WebObPage, COMPUTE_JSON_CONTENT_TYPE,
+    JSON_CONTENT_TYPE,
 };
 use crate::app::AppState;
 use crate::domain::ids::is_route_project_id;
@@ -265,37 +266,5 @@ fn accept_prefers_compute_json(headers: &HeaderMap) -> bool {
     if !accept.contains(COMPUTE_JSON_CONTENT_TYPE) {
         return false;
     }
-    let quality = |offer: &str| -> f32 {
-        let (offer_type, _) = offer.split_once('/').unwrap_or((offer, ""));
-        let mut best: Option<(u8, f32)> = None;
-        for range in accept.split(',') {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim();
-            let q = parts
-                .filter_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|v| v.trim().parse::<f32>().ok())
-                })
-                .next()
-                .unwrap_or(1.0);
-            let specificity = if media.eq_ignore_ascii_case(offer) {
-                3
-            } else if media
-                .split_once('/')
-                .is_some_and(|(t, s)| t.eq_ignore_ascii_case(offer_type) && s == "*")
-            {
-                2
-            } else if media == "*/*" {
-                1
-            } else {
-                continue;
-            };
-            if best.is_none_or(|(s, _)| specificity > s) {
-                best = Some((specificity, q));
-            }
-        }
-        best.map(|(_, q)| q).unwrap_or(0.0)
-    };
-    quality(COMPUTE_JSON_CONTENT_TYPE) > quality(JSON_CONTENT_TYPE)
+    accept_quality(accept, COMPUTE_JSON_CONTENT_TYPE) > accept_quality(accept, JSON_CONTENT_TYPE)
 }
