@@ -19,7 +19,7 @@ use super::fault::{
 use crate::app::AppState;
 use crate::domain::ids::is_route_project_id;
 use crate::domain::microversion::{parse_version, requested_version, VersionError};
-use crate::domain::ApiVersion;
+use crate::domain::{ApiVersion, Caller, Roles};
 use crate::error::Fault;
 
 pub static OPENSTACK_API_VERSION: HeaderName = HeaderName::from_static("openstack-api-version");
@@ -206,6 +206,29 @@ pub async fn compute_api(
             "Request is too large. Larger than max_request_body_size (%s).",
         );
     }
+    // keystonemiddleware, ahead of Nova's router: every compute route but the
+    // public version documents needs a valid token.
+    let public = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|m| matches!(m.as_str(), "/v2.1" | "/v2.1/"));
+    let token_caller = match (&state.identity, public) {
+        (Some(identity), false) => {
+            let token = request
+                .headers()
+                .get("x-auth-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            match identity.validate(&state.cloud, token).await {
+                Some(token) => Some(token),
+                None => {
+                    let base = super::identity::public_base(Some(identity), request.headers());
+                    return super::identity::unauthorized(&format!("{base}/identity"));
+                }
+            }
+        }
+        _ => None,
+    };
     let prefers_compute_json = accept_prefers_compute_json(request.headers());
     let version = match negotiate_version(request.headers()) {
         Ok(version) => version,
@@ -225,10 +248,18 @@ pub async fn compute_api(
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::new);
-        let (caller, token_project) = match state.auth {
-            crate::config::AuthMode::Noauth => {
-                noauth_caller(request.headers(), url_project.as_deref())
-            }
+        let (caller, token_project) = match token_caller {
+            Some(token) => (
+                Caller::new(
+                    token.user_id,
+                    // An unscoped token acts in no project (Nova: project_id None).
+                    Some(token.project_id.clone().unwrap_or_default()),
+                    Roles::from_names(token.roles.iter().map(String::as_str)),
+                    state.policy.clone(),
+                ),
+                token.project_id,
+            ),
+            None => noauth_caller(request.headers(), url_project.as_deref(), &state.policy),
         };
         request.extensions_mut().insert(ApiContext {
             request_id,
