@@ -16,6 +16,7 @@ use crate::api::{instance_actions, interfaces, middleware, versions};
 use crate::config::AuthMode;
 use crate::domain::Policy;
 use crate::identity::Identity;
+use crate::keystone::Keystone;
 use crate::service::Cloud;
 
 pub struct AppInner {
@@ -26,6 +27,8 @@ pub struct AppInner {
     pub policy: Arc<Policy>,
     /// The builtin Keystone (`builtin` mode only).
     pub identity: Option<Identity>,
+    /// The external Keystone (`keystone` mode only).
+    pub keystone: Option<Keystone>,
 }
 
 #[derive(Clone)]
@@ -49,6 +52,19 @@ impl AppState {
             host: "porthole".to_owned(),
             policy: Arc::new(policy),
             identity: identity.filter(|_| auth == AuthMode::Builtin),
+            keystone: None,
+        }))
+    }
+
+    /// `keystone` mode, against `keystone`.
+    pub fn with_keystone(cloud: Cloud, policy: Policy, keystone: Keystone) -> Self {
+        AppState(Arc::new(AppInner {
+            cloud,
+            auth: AuthMode::Keystone,
+            host: "porthole".to_owned(),
+            policy: Arc::new(policy),
+            identity: None,
+            keystone: Some(keystone),
         }))
     }
 }

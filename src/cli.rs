@@ -80,6 +80,7 @@ impl ServeArgs {
                 .unwrap_or(defaults.shutdown_grace),
             policy_file: self.policy_file.or(file.policy_file),
             identity: file.identity.unwrap_or(defaults.identity),
+            keystone: file.keystone,
         })
     }
 }

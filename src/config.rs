@@ -22,6 +22,29 @@ pub enum AuthMode {
     Noauth,
     /// porthole is its own minimal Keystone v3 (users from the config file).
     Builtin,
+    /// Tokens validated by an external Keystone (`[keystone]` in the config file).
+    Keystone,
+}
+
+/// The `[keystone]` section: the external Keystone of `keystone` mode.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeystoneConfig {
+    /// Keystone's v3 endpoint, e.g. `http://keystone:5000/v3`.
+    pub auth_url: String,
+    /// porthole's service user, project and password.
+    pub username: String,
+    pub password: String,
+    pub project: String,
+    /// Domain names [default: Default].
+    pub user_domain: Option<String>,
+    pub project_domain: Option<String>,
+    /// How long a valid token is trusted without asking again [default: 300 s].
+    pub cache_seconds: Option<u64>,
+    /// HTTP timeout towards Keystone [default: 5 s].
+    pub timeout: Option<u64>,
+    /// `WWW-Authenticate` URI [default: auth_url without `/v3`].
+    pub www_authenticate_uri: Option<String>,
 }
 
 /// The identity section of the config file (`[identity]`).
@@ -120,6 +143,7 @@ pub struct FileConfig {
     pub shutdown_grace: Option<u64>,
     pub policy_file: Option<PathBuf>,
     pub identity: Option<IdentityConfig>,
+    pub keystone: Option<KeystoneConfig>,
 }
 
 impl FileConfig {
@@ -143,6 +167,7 @@ pub struct Config {
     /// oslo.policy overrides (YAML).
     pub policy_file: Option<PathBuf>,
     pub identity: IdentityConfig,
+    pub keystone: Option<KeystoneConfig>,
 }
 
 impl Default for Config {
@@ -157,6 +182,7 @@ impl Default for Config {
             shutdown_grace: std::time::Duration::from_secs(10),
             policy_file: None,
             identity: default_identity(),
+            keystone: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod identity;
+pub mod keystone;
 pub mod seed;
 pub mod server;
 pub mod service;

@@ -8,6 +8,7 @@ use crate::app::{build_router, AppState};
 use crate::config::{AuthMode, Config, StoreKind};
 use crate::domain::Policy;
 use crate::identity::Identity;
+use crate::keystone::Keystone;
 use crate::seed::SeedDocument;
 use crate::service::Cloud;
 use crate::store::{MemoryStore, SqliteStore, Store};
@@ -26,7 +27,14 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
     };
     let identity = match config.auth {
         AuthMode::Builtin => Some(Identity::from_config(&config.identity)?),
-        AuthMode::Noauth => None,
+        _ => None,
+    };
+    let keystone = match (config.auth, &config.keystone) {
+        (AuthMode::Keystone, Some(keystone)) => Some(Keystone::from_config(keystone)?),
+        (AuthMode::Keystone, None) => {
+            return Err("auth = keystone needs a [keystone] section in the config file".into())
+        }
+        _ => None,
     };
     let store: Arc<dyn Store> = match config.store {
         StoreKind::Memory => Arc::new(MemoryStore),
@@ -63,7 +71,10 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
             tracing::info!(seed = %path.display(), "store already holds state; seed not applied");
         }
     }
-    Ok(AppState::with(cloud, config.auth, policy, identity))
+    Ok(match keystone {
+        Some(keystone) => AppState::with_keystone(cloud, policy, keystone),
+        None => AppState::with(cloud, config.auth, policy, identity),
+    })
 }
 
 /// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish,

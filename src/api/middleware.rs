@@ -179,6 +179,45 @@ fn url_project(request: &Request) -> Option<String> {
     })
 }
 
+/// keystonemiddleware: the token's identity in `builtin` and `keystone`
+/// modes (`None` in `noauth`), or the 401 / 503 it answers itself.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<crate::domain::identity::Token>, Response> {
+    let token = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(identity) = &state.identity {
+        return match identity.validate(&state.cloud, token).await {
+            Some(token) => Ok(Some(token)),
+            None => {
+                let base = super::identity::public_base(Some(identity), headers);
+                Err(super::identity::unauthorized(&format!("{base}/identity")))
+            }
+        };
+    }
+    if let Some(keystone) = &state.keystone {
+        return match keystone.validate(token).await {
+            Ok(Some(token)) => Ok(Some(token)),
+            Ok(None) => Err(super::identity::unauthorized(
+                &keystone.www_authenticate_uri,
+            )),
+            Err(unavailable) => {
+                tracing::error!(error = %unavailable.0, "cannot validate a token");
+                Err(webob_error_page(
+                    &Method::GET,
+                    headers,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The Keystone service is temporarily unavailable.",
+                ))
+            }
+        };
+    }
+    Ok(None)
+}
+
 /// The compute API layer, on every routed /v2.1 call.
 pub async fn compute_api(
     State(state): State<AppState>,
@@ -212,22 +251,13 @@ pub async fn compute_api(
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .is_some_and(|m| matches!(m.as_str(), "/v2.1" | "/v2.1/"));
-    let token_caller = match (&state.identity, public) {
-        (Some(identity), false) => {
-            let token = request
-                .headers()
-                .get("x-auth-token")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            match identity.validate(&state.cloud, token).await {
-                Some(token) => Some(token),
-                None => {
-                    let base = super::identity::public_base(Some(identity), request.headers());
-                    return super::identity::unauthorized(&format!("{base}/identity"));
-                }
-            }
+    let token_caller = if public {
+        None
+    } else {
+        match authenticate(&state, request.headers()).await {
+            Ok(token) => token,
+            Err(response) => return response,
         }
-        _ => None,
     };
     let prefers_compute_json = accept_prefers_compute_json(request.headers());
     let version = match negotiate_version(request.headers()) {
