@@ -104,7 +104,7 @@ fn assert_unauthorized(reply: &Reply) {
     assert_eq!(reply.status, 401, "{}", reply.text());
     assert_eq!(
         reply.text(),
-        r#"{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}"#
+        r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#
     );
     assert_eq!(
         reply.header("www-authenticate"),

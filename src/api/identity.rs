@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::fault::WebObPage;
 use super::instance_actions::format_time;
+use super::json::to_json;
 use super::versions::base_url;
 use crate::app::AppState;
 use crate::domain::identity::{derived_id, AuthError, NamedRef, Token};
@@ -47,7 +48,8 @@ pub fn public_base(identity: Option<&Identity>, headers: &HeaderMap) -> String {
 /// Keystone's (and keystonemiddleware's) error body.
 fn keystone_error(status: StatusCode, title: &str, message: &str) -> Response {
     let body = json!({"error": {"code": status.as_u16(), "title": title, "message": message}});
-    let mut response = (status, body.to_string()).into_response();
+    // Python's json.dumps separators, as keystonemiddleware and Keystone write them.
+    let mut response = (status, to_json(&body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=UTF-8"),
@@ -73,7 +75,7 @@ pub fn unauthorized(www_authenticate_uri: &str) -> Response {
 }
 
 fn json_ok(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    let mut response = (status, to_json(body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

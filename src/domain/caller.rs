@@ -63,6 +63,7 @@ pub enum Operation {
     DetachInterface,
     ListInstanceActions,
     ShowInstanceAction,
+    ShowInstanceActionEvents,
     AttachExternalNetwork,
 }
 
@@ -76,6 +77,7 @@ impl Operation {
             Operation::DetachInterface => "os_compute_api:os-attach-interfaces:delete",
             Operation::ListInstanceActions => "os_compute_api:os-instance-actions:list",
             Operation::ShowInstanceAction => "os_compute_api:os-instance-actions:show",
+            Operation::ShowInstanceActionEvents => "os_compute_api:os-instance-actions:events",
             Operation::AttachExternalNetwork => super::policy::ATTACH_EXTERNAL_NETWORK,
         }
     }
