@@ -25,7 +25,8 @@ pub struct Keystone {
     credentials: Value,
     cache_for: Duration,
     service_token: tokio::sync::Mutex<Option<String>>,
-    cache: Mutex<HashMap<String, (Token, Instant)>>,
+    /// Valid tokens (`Some`) and, like keystonemiddleware, invalid ones (`None`).
+    cache: Mutex<HashMap<String, (Option<Token>, Instant)>>,
 }
 
 /// How many cached tokens before the cache is swept.
@@ -65,11 +66,24 @@ impl Keystone {
         })
     }
 
-    fn cached(&self, token: &str) -> Option<Token> {
+    /// `Some(answer)` when the cache knows the token.
+    fn cached(&self, token: &str) -> Option<Option<Token>> {
         let cache = self.cache.lock().expect("cache lock");
         let (found, at) = cache.get(token)?;
+        if at.elapsed() >= self.cache_for {
+            return None;
+        }
         let now = crate::domain::model::now();
-        (at.elapsed() < self.cache_for && found.valid_at(now)).then(|| found.clone())
+        Some(found.as_ref().filter(|t| t.valid_at(now)).cloned())
+    }
+
+    fn remember(&self, token: &str, answer: Option<Token>) {
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.len() >= CACHE_SWEEP {
+            let ttl = self.cache_for;
+            cache.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        cache.insert(token.to_owned(), (answer, Instant::now()));
     }
 
     /// The token's identity, `None` if Keystone says it is not valid.
@@ -77,8 +91,8 @@ impl Keystone {
         if token.is_empty() {
             return Ok(None);
         }
-        if let Some(found) = self.cached(token) {
-            return Ok(Some(found));
+        if let Some(answer) = self.cached(token) {
+            return Ok(answer);
         }
         // One retry with a fresh service token if ours was refused.
         for attempt in 0..2 {
@@ -100,15 +114,13 @@ impl Keystone {
                     let Some(found) = parse_token(token, &body) else {
                         return Err(Unavailable("bad Keystone token body".into()));
                     };
-                    let mut cache = self.cache.lock().expect("cache lock");
-                    if cache.len() >= CACHE_SWEEP {
-                        let ttl = self.cache_for;
-                        cache.retain(|_, (_, at)| at.elapsed() < ttl);
-                    }
-                    cache.insert(token.to_owned(), (found.clone(), Instant::now()));
+                    self.remember(token, Some(found.clone()));
                     return Ok(Some(found));
                 }
-                404 => return Ok(None),
+                404 => {
+                    self.remember(token, None);
+                    return Ok(None);
+                }
                 401 | 403 if attempt == 0 => continue,
                 status => {
                     return Err(Unavailable(format!(

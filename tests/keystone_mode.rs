@@ -163,16 +163,19 @@ timeout = 2
     );
     assert_eq!(list(port, "").await.0, 401);
 
-    // Keystone stopped: a cached token still works, any other is 503, never 200.
+    // Keystone stopped: cached answers stand (valid and invalid alike); any
+    // other token is 503, never 200.
     drop(keystone);
     assert_eq!(list(port, &demo).await.0, 200);
+    assert_eq!(list(port, "not-a-token").await.0, 401);
     let (status, body, _) = list(port, &viewer).await;
     assert_eq!(status, 503, "{body}");
-    assert_eq!(list(port, "not-a-token").await.0, 503);
+    assert_eq!(body["code"], "503 Service Unavailable");
+    assert_eq!(list(port, "another-bad-token").await.0, 503);
 
     // Back again (same durable store): the uncached token validates.
     keystone = start_keystone(keystone_port, dir.path()).await;
     assert_eq!(list(port, &viewer).await.0, 200);
-    assert_eq!(list(port, "not-a-token").await.0, 401);
+    assert_eq!(list(port, "another-bad-token").await.0, 401);
     drop(keystone);
 }
