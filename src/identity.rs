@@ -3,6 +3,7 @@
 //! Validation is a memory lookup.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::config::IdentityConfig;
 use crate::domain::identity::{AuthError, Directory, Domain, Project, Token, User};
@@ -13,7 +14,7 @@ use crate::store::StoreError;
 
 pub struct Identity {
     pub directory: Directory,
-    static_tokens: HashMap<String, Token>,
+    static_tokens: HashMap<String, Arc<Token>>,
     /// Token lifetime, microseconds.
     pub expiration: Timestamp,
     pub region: String,
@@ -130,7 +131,7 @@ impl Identity {
             })?;
             static_tokens.insert(
                 t.token.clone(),
-                Token {
+                Arc::new(Token {
                     id: t.token.clone(),
                     user_id: user,
                     project_id: Some(project),
@@ -139,7 +140,7 @@ impl Identity {
                     issued_at: 0,
                     expires_at: None,
                     audit_id: crate::domain::identity::derived_id("static", &t.token),
-                },
+                }),
             );
         }
         Ok(Identity {
@@ -155,7 +156,7 @@ impl Identity {
     }
 
     /// A valid (known, unexpired, unrevoked) token. No I/O.
-    pub async fn validate(&self, cloud: &Cloud, id: &str) -> Option<Token> {
+    pub async fn validate(&self, cloud: &Cloud, id: &str) -> Option<Arc<Token>> {
         if let Some(token) = self.static_tokens.get(id) {
             return Some(token.clone());
         }

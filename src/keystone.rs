@@ -4,7 +4,7 @@
 //! Keystone unreachable (or failing) is "unavailable", never "valid".
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -26,8 +26,11 @@ pub struct Keystone {
     cache_for: Duration,
     service_token: tokio::sync::Mutex<Option<String>>,
     /// Valid tokens (`Some`) and, like keystonemiddleware, invalid ones (`None`).
-    cache: Mutex<HashMap<String, (Option<Token>, Instant)>>,
+    cache: Mutex<HashMap<String, CacheEntry>>,
 }
+
+/// A token's answer (`None`: invalid) and when it was fetched.
+type CacheEntry = (Option<Arc<Token>>, Instant);
 
 /// How many cached tokens before the cache is swept.
 const CACHE_SWEEP: usize = 10_000;
@@ -67,7 +70,7 @@ impl Keystone {
     }
 
     /// `Some(answer)` when the cache knows the token.
-    fn cached(&self, token: &str) -> Option<Option<Token>> {
+    fn cached(&self, token: &str) -> Option<Option<Arc<Token>>> {
         let cache = self.cache.lock().expect("cache lock");
         let (found, at) = cache.get(token)?;
         if at.elapsed() >= self.cache_for {
@@ -77,7 +80,7 @@ impl Keystone {
         Some(found.as_ref().filter(|t| t.valid_at(now)).cloned())
     }
 
-    fn remember(&self, token: &str, answer: Option<Token>) {
+    fn remember(&self, token: &str, answer: Option<Arc<Token>>) {
         let mut cache = self.cache.lock().expect("cache lock");
         if cache.len() >= CACHE_SWEEP {
             let ttl = self.cache_for;
@@ -87,7 +90,7 @@ impl Keystone {
     }
 
     /// The token's identity, `None` if Keystone says it is not valid.
-    pub async fn validate(&self, token: &str) -> Result<Option<Token>, Unavailable> {
+    pub async fn validate(&self, token: &str) -> Result<Option<Arc<Token>>, Unavailable> {
         if token.is_empty() {
             return Ok(None);
         }
@@ -111,7 +114,7 @@ impl Keystone {
                         .json()
                         .await
                         .map_err(|e| Unavailable(format!("bad Keystone answer: {e}")))?;
-                    let Some(found) = parse_token(token, &body) else {
+                    let Some(found) = parse_token(token, &body).map(Arc::new) else {
                         return Err(Unavailable("bad Keystone token body".into()));
                     };
                     self.remember(token, Some(found.clone()));

@@ -179,7 +179,7 @@ async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: By
             return bad_request("'id' is a required property");
         };
         match identity.validate(&state.cloud, id).await {
-            Some(token) => (token.user_id, token.expires_at),
+            Some(token) => (token.user_id.clone(), token.expires_at),
             None => return unauthorized(&www),
         }
     } else {
@@ -275,7 +275,7 @@ async fn authenticate(
     state: &AppState,
     identity: &Identity,
     headers: &HeaderMap,
-) -> Result<Token, Response> {
+) -> Result<std::sync::Arc<Token>, Response> {
     let www = format!("{}/identity", public_base(Some(identity), headers));
     let token = header_str(headers, "x-auth-token").unwrap_or("");
     identity

@@ -184,7 +184,7 @@ fn url_project(request: &Request) -> Option<String> {
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<crate::domain::identity::Token>, Response> {
+) -> Result<Option<std::sync::Arc<crate::domain::identity::Token>>, Response> {
     let token = headers
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
@@ -281,13 +281,13 @@ pub async fn compute_api(
         let (caller, token_project) = match token_caller {
             Some(token) => (
                 Caller::new(
-                    token.user_id,
+                    token.user_id.clone(),
                     // An unscoped token acts in no project (Nova: project_id None).
                     Some(token.project_id.clone().unwrap_or_default()),
                     Roles::from_names(token.roles.iter().map(String::as_str)),
                     state.policy.clone(),
                 ),
-                token.project_id,
+                token.project_id.clone(),
             ),
             None => noauth_caller(request.headers(), url_project.as_deref(), &state.policy),
         };

@@ -40,7 +40,7 @@ pub struct World {
     actions: HashMap<String, ServerActions>,
     next_seq: u64,
     /// Issued tokens by id (builtin identity).
-    tokens: HashMap<String, Token>,
+    tokens: HashMap<String, std::sync::Arc<Token>>,
 }
 
 impl World {
@@ -111,11 +111,12 @@ impl World {
             .get(request_id)
             .map(|&i| &actions.list[i])
     }
-    pub fn token(&self, id: &str) -> Option<&Token> {
+    /// Shared, so that validating a token copies nothing.
+    pub fn token(&self, id: &str) -> Option<&std::sync::Arc<Token>> {
         self.tokens.get(id)
     }
     pub fn tokens(&self) -> impl Iterator<Item = &Token> {
-        self.tokens.values()
+        self.tokens.values().map(|t| t.as_ref())
     }
     pub fn all_actions(&self) -> impl Iterator<Item = &InstanceAction> {
         self.actions.values().flat_map(|a| a.list.iter())
@@ -158,7 +159,8 @@ impl World {
                     .put(action);
             }
             Change::PutToken(token) => {
-                self.tokens.insert(token.id.clone(), token);
+                self.tokens
+                    .insert(token.id.clone(), std::sync::Arc::new(token));
             }
             Change::DeleteToken(id) => {
                 self.tokens.remove(&id);
@@ -225,7 +227,7 @@ impl World {
         let mut actions: Vec<_> = self.all_actions().collect();
         actions.sort_by_key(|a| a.seq);
         changes.extend(actions.into_iter().cloned().map(Change::PutAction));
-        let mut tokens: Vec<_> = self.tokens.values().collect();
+        let mut tokens: Vec<&Token> = self.tokens().collect();
         tokens.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
         changes.extend(tokens.into_iter().cloned().map(Change::PutToken));
         changes
