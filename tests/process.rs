@@ -101,7 +101,8 @@ impl Launch {
             command.env_remove(name);
         }
         // These tests are about the compute API and the process; the
-        // identity modes have their own (tests/identity_process.rs).
+        // identity modes have their own (identity.rs, keystone_mode.rs,
+        // openstack_clients.rs).
         command.env("PORTHOLE_AUTH", "noauth");
         for (name, value) in &self.env {
             command.env(name, value);
