@@ -33,6 +33,11 @@ user = "other"
 project = "other"
 roles = ["member"]
 
+[[identity.users]]
+id = "10000000000000000000000000000005"
+name = "lonely"
+password = "lonely-secret"
+
 [[identity.static_tokens]]
 token = "{STATIC_DEMO}"
 user = "demo"
@@ -218,6 +223,27 @@ async fn scope_by_id_default_project_and_token_method() {
     assert_eq!(reply.status, 201);
     assert_eq!(reply.json()["token"]["expires_at"], expires);
     assert_eq!(reply.json()["token"]["methods"], json!(["token"]));
+}
+
+#[tokio::test]
+async fn an_unscoped_token_acts_in_no_project() {
+    let app = app().await;
+    let reply = app
+        .post(
+            "/identity/v3/auth/tokens",
+            &password_auth("lonely", "lonely-secret", Value::Null),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let token = reply.json()["token"].clone();
+    assert!(token.get("project").is_none() && token.get("catalog").is_none());
+    let id = reply.header("x-subject-token").unwrap().to_owned();
+    for uri in [
+        interfaces(SERVER),
+        format!("/v2.1/servers/{SERVER}/os-interface"),
+    ] {
+        assert_eq!(as_token(&app, "GET", &uri, &id, None).await.status, 404);
+    }
 }
 
 #[tokio::test]
