@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The cost of authentication per request: GET list req/s with `noauth` versus
-# `builtin` (a configured static token, which is the same memory lookup as an
-# issued one). Needs wrk; uses target/release/porthole (cargo build --release).
+# `builtin` with a configured static token and with an issued (password) token. Needs wrk; uses target/release/porthole (cargo build --release).
 # Usage: bench/auth-cost.sh [DURATION_SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,13 +15,21 @@ sed 's/^# \[\[identity.static_tokens\]\]/[[identity.static_tokens]]/; s/^# token
   config/porthole.toml > "$WORK/porthole.toml"
 PORT=18899
 URL=http://127.0.0.1:$PORT/v2.1/$P/servers/$S/os-interface
-for MODE in noauth builtin; do
-  env -u PORTHOLE_AUTH taskset -c 1 "$BIN" serve --config "$WORK/porthole.toml" --auth $MODE --store memory \
+for MODE in noauth builtin issued; do
+  AUTH=$MODE; [ $MODE = issued ] && AUTH=builtin
+  env -u PORTHOLE_AUTH taskset -c 1 "$BIN" serve --config "$WORK/porthole.toml" --auth $AUTH --store memory \
     --listen 127.0.0.1:$PORT --seed config/seed.example.toml --log-level warn >/dev/null 2>&1 &
   PID=$!
   for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/ && break; sleep 0.05; done
   HEADER=()
   [ $MODE = builtin ] && HEADER=(-H "X-Auth-Token: demo-static-token")
+  if [ $MODE = issued ]; then
+    T=$(curl -si -H 'Content-Type: application/json' http://127.0.0.1:$PORT/identity/v3/auth/tokens \
+      -d '{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "demo",
+          "domain": {"name": "Default"}, "password": "porthole-demo"}}}}}' \
+      | awk 'tolower($1) == "x-subject-token:" {print $2}' | tr -d '\r')
+    HEADER=(-H "X-Auth-Token: $T")
+  fi
   test "$(curl -s -o /dev/null -w '%{http_code}' "${HEADER[@]}" "$URL")" = 200
   taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d2s "${HEADER[@]}" "$URL" >/dev/null
   RPS=$(taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${HEADER[@]}" "$URL" | awk '/Requests\/sec/ {print $2}')
