@@ -364,7 +364,7 @@ def start_porthole(binary, seed_path, logdir):
     port = free_port()
     log = open(os.path.join(logdir, 'porthole.log'), 'w')
     proc = subprocess.Popen(
-        [binary, 'serve', '--store', 'memory', '--listen', '127.0.0.1:%d' % port,
+        [binary, 'serve', '--auth', 'noauth', '--store', 'memory', '--listen', '127.0.0.1:%d' % port,
          '--seed', seed_path],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         cwd=logdir, start_new_session=True)

@@ -11,8 +11,12 @@ use axum::routing::{any, get};
 use axum::Router;
 
 use crate::api::fault::not_found_page;
+use crate::api::identity as identity_api;
 use crate::api::{instance_actions, interfaces, middleware, versions};
 use crate::config::AuthMode;
+use crate::domain::Policy;
+use crate::identity::Identity;
+use crate::keystone::Keystone;
 use crate::service::Cloud;
 
 pub struct AppInner {
@@ -20,17 +24,47 @@ pub struct AppInner {
     pub auth: AuthMode,
     /// The compute host named in instance-action events.
     pub host: String,
+    pub policy: Arc<Policy>,
+    /// The builtin Keystone (`builtin` mode only).
+    pub identity: Option<Identity>,
+    /// The external Keystone (`keystone` mode only).
+    pub keystone: Option<Keystone>,
 }
 
 #[derive(Clone)]
 pub struct AppState(Arc<AppInner>);
 
 impl AppState {
+    /// Nova's default policy; in `builtin` mode the default users.
     pub fn new(cloud: Cloud, auth: AuthMode) -> Self {
+        let identity = (auth == AuthMode::Builtin).then(|| {
+            Identity::from_config(&crate::config::default_identity())
+                .expect("the default identity is valid")
+        });
+        Self::with(cloud, auth, Policy::default(), identity)
+    }
+
+    /// Everything given; `identity` is used in `builtin` mode.
+    pub fn with(cloud: Cloud, auth: AuthMode, policy: Policy, identity: Option<Identity>) -> Self {
         AppState(Arc::new(AppInner {
             cloud,
             auth,
             host: "porthole".to_owned(),
+            policy: Arc::new(policy),
+            identity: identity.filter(|_| auth == AuthMode::Builtin),
+            keystone: None,
+        }))
+    }
+
+    /// `keystone` mode, against `keystone`.
+    pub fn with_keystone(cloud: Cloud, policy: Policy, keystone: Keystone) -> Self {
+        AppState(Arc::new(AppInner {
+            cloud,
+            auth: AuthMode::Keystone,
+            host: "porthole".to_owned(),
+            policy: Arc::new(policy),
+            identity: None,
+            keystone: Some(keystone),
         }))
     }
 }
@@ -117,7 +151,11 @@ pub fn build_router(state: AppState) -> Router {
     let compute = compute_routes()
         .route_layer(from_fn_with_state(state.clone(), middleware::compute_api))
         .route_layer(from_fn(only_routed_methods));
-    let routes = Router::new()
+    let mut routes = Router::new();
+    if state.identity.is_some() {
+        routes = routes.merge(identity_api::routes());
+    }
+    let routes = routes
         .route("/", any(versions::root))
         .route("/v2", any(versions::v20))
         .route("/v2/", any(versions::v20))

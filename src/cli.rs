@@ -41,7 +41,7 @@ pub struct ServeArgs {
     /// Seed file (TOML) applied to an empty store at start-up.
     #[arg(long, env = "PORTHOLE_SEED")]
     pub seed: Option<PathBuf>,
-    /// Authentication mode [default: noauth].
+    /// Authentication mode [default: builtin].
     #[arg(long, env = "PORTHOLE_AUTH", value_enum)]
     pub auth: Option<AuthMode>,
     /// Log filter, e.g. `info` or `porthole=debug` [default: info].
@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// Seconds in-flight requests may take to finish on SIGTERM [default: 10].
     #[arg(long, env = "PORTHOLE_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,
+    /// oslo.policy file (YAML) overriding Nova's default rules.
+    #[arg(long, env = "PORTHOLE_POLICY_FILE")]
+    pub policy_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -75,6 +78,9 @@ impl ServeArgs {
                 .or(file.shutdown_grace)
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(defaults.shutdown_grace),
+            policy_file: self.policy_file.or(file.policy_file),
+            identity: file.identity.unwrap_or(defaults.identity),
+            keystone: file.keystone,
         })
     }
 }

@@ -20,6 +20,114 @@ pub enum StoreKind {
 pub enum AuthMode {
     /// No authentication: `X-Auth-Token: user:project`, roles from `X-Roles`.
     Noauth,
+    /// porthole is its own minimal Keystone v3 (users from the config file).
+    Builtin,
+    /// Tokens validated by an external Keystone (`[keystone]` in the config file).
+    Keystone,
+}
+
+/// The `[keystone]` section: the external Keystone of `keystone` mode.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeystoneConfig {
+    /// Keystone's v3 endpoint, e.g. `http://keystone:5000/v3`.
+    pub auth_url: String,
+    /// porthole's service user, project and password.
+    pub username: String,
+    pub password: String,
+    pub project: String,
+    /// Domain names [default: Default].
+    pub user_domain: Option<String>,
+    pub project_domain: Option<String>,
+    /// How long a valid token is trusted without asking again [default: 300 s].
+    pub cache_seconds: Option<u64>,
+    /// HTTP timeout towards Keystone [default: 5 s].
+    pub timeout: Option<u64>,
+    /// `WWW-Authenticate` URI [default: auth_url without `/v3`].
+    pub www_authenticate_uri: Option<String>,
+}
+
+/// The identity section of the config file (`[identity]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Token lifetime in seconds [default: 3600].
+    pub token_expiration: Option<u64>,
+    /// Region named in the catalog [default: RegionOne].
+    pub region: Option<String>,
+    /// Base URL for the catalog and `WWW-Authenticate` (default: from the request's Host).
+    pub public_url: Option<String>,
+    #[serde(default)]
+    pub domains: Vec<DomainConfig>,
+    #[serde(default)]
+    pub projects: Vec<ProjectConfig>,
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    /// Role assignments: a user's roles on a project.
+    #[serde(default)]
+    pub assignments: Vec<AssignmentConfig>,
+    /// Fixed tokens that never expire (for curl and CI).
+    #[serde(default)]
+    pub static_tokens: Vec<StaticTokenConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainConfig {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    pub id: String,
+    pub name: String,
+    /// Domain id [default: default].
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub id: String,
+    pub name: String,
+    pub password: String,
+    /// Domain id [default: default].
+    pub domain: Option<String>,
+    /// Project (id or name) an unscoped request is scoped to.
+    pub default_project: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentConfig {
+    /// User id or name.
+    pub user: String,
+    /// Project id or name.
+    pub project: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticTokenConfig {
+    pub token: String,
+    /// User id or name.
+    pub user: String,
+    /// Project id or name.
+    pub project: String,
+}
+
+/// The configuration used when no config file is given (admin, demo, viewer).
+pub const DEFAULT_CONFIG: &str = include_str!("../config/porthole.toml");
+
+/// The identity section of [`DEFAULT_CONFIG`].
+pub fn default_identity() -> IdentityConfig {
+    toml::from_str::<FileConfig>(DEFAULT_CONFIG)
+        .expect("the embedded config parses")
+        .identity
+        .expect("the embedded config has an identity section")
 }
 
 /// What the config file may set (every key optional).
@@ -33,6 +141,9 @@ pub struct FileConfig {
     pub auth: Option<AuthMode>,
     pub log_level: Option<String>,
     pub shutdown_grace: Option<u64>,
+    pub policy_file: Option<PathBuf>,
+    pub identity: Option<IdentityConfig>,
+    pub keystone: Option<KeystoneConfig>,
 }
 
 impl FileConfig {
@@ -53,6 +164,10 @@ pub struct Config {
     pub log_level: String,
     /// How long in-flight requests may take to finish on SIGTERM.
     pub shutdown_grace: std::time::Duration,
+    /// oslo.policy overrides (YAML).
+    pub policy_file: Option<PathBuf>,
+    pub identity: IdentityConfig,
+    pub keystone: Option<KeystoneConfig>,
 }
 
 impl Default for Config {
@@ -62,9 +177,12 @@ impl Default for Config {
             store: StoreKind::Sqlite,
             data_dir: PathBuf::from("porthole-data"),
             seed: None,
-            auth: AuthMode::Noauth,
+            auth: AuthMode::Builtin,
             log_level: "info".to_owned(),
             shutdown_grace: std::time::Duration::from_secs(10),
+            policy_file: None,
+            identity: default_identity(),
+            keystone: None,
         }
     }
 }
@@ -86,6 +204,17 @@ mod tests {
         let file = FileConfig::read(&path).unwrap();
         assert_eq!(file.store, Some(StoreKind::Sqlite));
         assert_eq!(file.shutdown_grace, Some(10));
+    }
+
+    #[test]
+    fn default_config_has_the_three_users() {
+        let identity = default_identity();
+        let names: Vec<_> = identity.users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["admin", "demo", "viewer"]);
+        assert_eq!(
+            toml::from_str::<FileConfig>(DEFAULT_CONFIG).unwrap().auth,
+            Some(AuthMode::Builtin)
+        );
     }
 
     #[test]

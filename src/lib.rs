@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod identity;
+pub mod keystone;
 pub mod seed;
 pub mod server;
 pub mod service;

@@ -5,13 +5,37 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::app::{build_router, AppState};
-use crate::config::{Config, StoreKind};
+use crate::config::{AuthMode, Config, StoreKind};
+use crate::domain::Policy;
+use crate::identity::Identity;
+use crate::keystone::Keystone;
 use crate::seed::SeedDocument;
 use crate::service::Cloud;
 use crate::store::{MemoryStore, SqliteStore, Store};
 
 /// The configured store, loaded and seeded.
 pub async fn open_state(config: &Config) -> Result<AppState, String> {
+    // Configuration errors first, before anything is opened.
+    let policy = match &config.policy_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read policy file {}: {e}", path.display()))?;
+            Policy::from_yaml(&text)
+                .map_err(|e| format!("bad policy file {}: {e}", path.display()))?
+        }
+        None => Policy::default(),
+    };
+    let identity = match config.auth {
+        AuthMode::Builtin => Some(Identity::from_config(&config.identity)?),
+        _ => None,
+    };
+    let keystone = match (config.auth, &config.keystone) {
+        (AuthMode::Keystone, Some(keystone)) => Some(Keystone::from_config(keystone)?),
+        (AuthMode::Keystone, None) => {
+            return Err("auth = keystone needs a [keystone] section in the config file".into())
+        }
+        _ => None,
+    };
     let store: Arc<dyn Store> = match config.store {
         StoreKind::Memory => Arc::new(MemoryStore),
         StoreKind::Sqlite => {
@@ -47,7 +71,10 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
             tracing::info!(seed = %path.display(), "store already holds state; seed not applied");
         }
     }
-    Ok(AppState::new(cloud, config.auth))
+    Ok(match keystone {
+        Some(keystone) => AppState::with_keystone(cloud, policy, keystone),
+        None => AppState::with(cloud, config.auth, policy, identity),
+    })
 }
 
 /// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish,

@@ -22,7 +22,7 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
 const APPLIED: &str = "seed applied";
 const NOT_APPLIED: &str = "store already holds state; seed not applied";
 /// Every variable the binary reads, cleared so the caller's environment cannot leak in.
-const PORTHOLE_VARS: [&str; 7] = [
+const PORTHOLE_VARS: [&str; 8] = [
     "PORTHOLE_CONFIG",
     "PORTHOLE_LISTEN",
     "PORTHOLE_STORE",
@@ -30,6 +30,7 @@ const PORTHOLE_VARS: [&str; 7] = [
     "PORTHOLE_SEED",
     "PORTHOLE_AUTH",
     "PORTHOLE_LOG_LEVEL",
+    "PORTHOLE_POLICY_FILE",
 ];
 
 // ---------------------------------------------------------------------------
@@ -99,6 +100,10 @@ impl Launch {
         for name in PORTHOLE_VARS {
             command.env_remove(name);
         }
+        // These tests are about the compute API and the process; the
+        // identity modes have their own (identity.rs, keystone_mode.rs,
+        // openstack_clients.rs).
+        command.env("PORTHOLE_AUTH", "noauth");
         for (name, value) in &self.env {
             command.env(name, value);
         }

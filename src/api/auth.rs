@@ -4,10 +4,16 @@
 
 use axum::http::HeaderMap;
 
-use crate::domain::{Caller, Roles};
+use std::sync::Arc;
+
+use crate::domain::{Caller, Policy, Roles};
 
 /// The caller, and the project its token is scoped to (if it names one).
-pub fn noauth_caller(headers: &HeaderMap, url_project: Option<&str>) -> (Caller, Option<String>) {
+pub fn noauth_caller(
+    headers: &HeaderMap,
+    url_project: Option<&str>,
+    policy: &Arc<Policy>,
+) -> (Caller, Option<String>) {
     let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
     let scoped = token
         .and_then(|t| t.split_once(':'))
@@ -24,11 +30,7 @@ pub fn noauth_caller(headers: &HeaderMap, url_project: Option<&str>) -> (Caller,
         .clone()
         .or_else(|| url_project.map(str::to_owned));
     (
-        Caller {
-            user_id,
-            project_id,
-            roles,
-        },
+        Caller::new(user_id, project_id, roles, policy.clone()),
         token_project,
     )
 }

@@ -20,7 +20,7 @@ use super::fault::{
 use crate::app::AppState;
 use crate::domain::ids::is_route_project_id;
 use crate::domain::microversion::{parse_version, requested_version, VersionError};
-use crate::domain::ApiVersion;
+use crate::domain::{ApiVersion, Caller, Roles};
 use crate::error::Fault;
 
 pub static OPENSTACK_API_VERSION: HeaderName = HeaderName::from_static("openstack-api-version");
@@ -180,6 +180,45 @@ fn url_project(request: &Request) -> Option<String> {
     })
 }
 
+/// keystonemiddleware: the token's identity in `builtin` and `keystone`
+/// modes (`None` in `noauth`), or the 401 / 503 it answers itself.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<std::sync::Arc<crate::domain::identity::Token>>, Response> {
+    let token = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(identity) = &state.identity {
+        return match identity.validate(&state.cloud, token).await {
+            Some(token) => Ok(Some(token)),
+            None => {
+                let base = super::identity::public_base(Some(identity), headers);
+                Err(super::identity::unauthorized(&format!("{base}/identity")))
+            }
+        };
+    }
+    if let Some(keystone) = &state.keystone {
+        return match keystone.validate(token).await {
+            Ok(Some(token)) => Ok(Some(token)),
+            Ok(None) => Err(super::identity::unauthorized(
+                &keystone.www_authenticate_uri,
+            )),
+            Err(unavailable) => {
+                tracing::error!(error = %unavailable.0, "cannot validate a token");
+                Err(webob_error_page(
+                    &Method::GET,
+                    headers,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The Keystone service is temporarily unavailable.",
+                ))
+            }
+        };
+    }
+    Ok(None)
+}
+
 /// The compute API layer, on every routed /v2.1 call.
 pub async fn compute_api(
     State(state): State<AppState>,
@@ -207,6 +246,20 @@ pub async fn compute_api(
             "Request is too large. Larger than max_request_body_size (%s).",
         );
     }
+    // keystonemiddleware, ahead of Nova's router: every compute route but the
+    // public version documents needs a valid token.
+    let public = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|m| matches!(m.as_str(), "/v2.1" | "/v2.1/"));
+    let token_caller = if public {
+        None
+    } else {
+        match authenticate(&state, request.headers()).await {
+            Ok(token) => token,
+            Err(response) => return response,
+        }
+    };
     let prefers_compute_json = accept_prefers_compute_json(request.headers());
     let version = match negotiate_version(request.headers()) {
         Ok(version) => version,
@@ -226,10 +279,18 @@ pub async fn compute_api(
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::new);
-        let (caller, token_project) = match state.auth {
-            crate::config::AuthMode::Noauth => {
-                noauth_caller(request.headers(), url_project.as_deref())
-            }
+        let (caller, token_project) = match token_caller {
+            Some(token) => (
+                Caller::new(
+                    token.user_id.clone(),
+                    // An unscoped token acts in no project (Nova: project_id None).
+                    Some(token.project_id.clone().unwrap_or_default()),
+                    Roles::from_names(token.roles.iter().map(String::as_str)),
+                    state.policy.clone(),
+                ),
+                token.project_id.clone(),
+            ),
+            None => noauth_caller(request.headers(), url_project.as_deref(), &state.policy),
         };
         request.extensions_mut().insert(ApiContext {
             request_id,

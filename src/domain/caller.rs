@@ -1,47 +1,57 @@
-//! Who is calling, and Nova's default policy for os-interface (§7).
+//! Who is calling: the request's security context, and the policy it is
+//! checked against (Nova's `context.can`).
 
-/// Roles of the caller, with Keystone's implications applied
-/// (admin ⇒ member ⇒ reader).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Roles {
-    pub admin: bool,
-    pub member: bool,
-    pub reader: bool,
-}
+use std::sync::Arc;
+
+use super::policy::{Credentials, Policy, Target, CONTEXT_IS_ADMIN};
+
+/// Role names of the caller, lower-case, with Keystone's default
+/// implications applied (admin ⇒ member ⇒ reader).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roles(Vec<String>);
 
 impl Roles {
-    /// From a role list such as `admin,member,reader`; unknown names grant nothing.
+    /// From a role list such as `admin,member,reader`.
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut roles = Roles::default();
-        for name in names {
-            match name.trim().to_ascii_lowercase().as_str() {
-                "admin" => roles.admin = true,
-                "member" => roles.member = true,
-                "reader" => roles.reader = true,
-                _ => {}
-            }
+        let mut roles: Vec<String> = names
+            .into_iter()
+            .map(|n| n.trim().to_ascii_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if roles.iter().any(|r| r == "admin") {
+            roles.push("member".into());
         }
-        roles.member |= roles.admin;
-        roles.reader |= roles.member;
-        roles
+        if roles.iter().any(|r| r == "member") {
+            roles.push("reader".into());
+        }
+        roles.sort();
+        roles.dedup();
+        Roles(roles)
     }
 
     pub fn all() -> Self {
-        Roles {
-            admin: true,
-            member: true,
-            reader: true,
-        }
+        Self::from_names(["admin"])
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|r| r == name)
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
     }
 }
 
 /// The request's security context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: String,
     /// `None`: not bound to a project (noauth without a project): sees every project.
     pub project_id: Option<String>,
     pub roles: Roles,
+    /// Nova's `context.is_admin`: the `context_is_admin` rule.
+    is_admin: bool,
+    policy: Arc<Policy>,
 }
 
 /// The policed operations.
@@ -53,6 +63,8 @@ pub enum Operation {
     DetachInterface,
     ListInstanceActions,
     ShowInstanceAction,
+    ShowInstanceActionEvents,
+    AttachExternalNetwork,
 }
 
 impl Operation {
@@ -65,44 +77,70 @@ impl Operation {
             Operation::DetachInterface => "os_compute_api:os-attach-interfaces:delete",
             Operation::ListInstanceActions => "os_compute_api:os-instance-actions:list",
             Operation::ShowInstanceAction => "os_compute_api:os-instance-actions:show",
+            Operation::ShowInstanceActionEvents => "os_compute_api:os-instance-actions:events",
+            Operation::AttachExternalNetwork => super::policy::ATTACH_EXTERNAL_NETWORK,
         }
-    }
-
-    fn needs_member(self) -> bool {
-        matches!(
-            self,
-            Operation::AttachInterface | Operation::DetachInterface
-        )
     }
 }
 
 impl Caller {
-    /// Nova's `context.is_admin` (`role:admin`).
-    pub fn is_admin(&self) -> bool {
-        self.roles.admin
+    pub fn new(
+        user_id: String,
+        project_id: Option<String>,
+        roles: Roles,
+        policy: Arc<Policy>,
+    ) -> Self {
+        let mut caller = Caller {
+            user_id,
+            project_id,
+            roles,
+            is_admin: false,
+            policy,
+        };
+        let target = caller.project_id.clone().unwrap_or_default();
+        caller.is_admin = caller.policy.allows(
+            CONTEXT_IS_ADMIN,
+            &caller.credentials(),
+            &Target {
+                project_id: &target,
+            },
+        );
+        caller
     }
 
-    /// `project_id:%(project_id)s` against a target project.
+    fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            user_id: &self.user_id,
+            project_id: self.project_id.as_deref(),
+            roles: self.roles.names(),
+            is_admin: self.is_admin,
+        }
+    }
+
+    /// Nova's `context.is_admin` (`context_is_admin`, by default `role:admin`).
+    pub fn is_admin(&self) -> bool {
+        self.is_admin
+    }
+
+    /// Whether the caller's project is `project_id` (always, unbound).
     pub fn in_project(&self, project_id: &str) -> bool {
         self.project_id.as_deref().is_none_or(|p| p == project_id)
     }
 
-    /// What Neutron would show this caller: its own project's resources, or all for admins.
+    /// What Nova and Neutron show this caller: its own project's resources, or all for admins.
     pub fn sees_project(&self, project_id: &str) -> bool {
         self.is_admin() || self.in_project(project_id)
     }
 
-    /// `project_reader_or_admin` / `project_member_or_admin`, target = the server's project.
+    /// The policy rule of `operation`, target = `{project_id: target_project}`.
     pub fn may(&self, operation: Operation, target_project: &str) -> bool {
-        if self.is_admin() {
-            return true;
-        }
-        let role = if operation.needs_member() {
-            self.roles.member
-        } else {
-            self.roles.reader
-        };
-        role && self.in_project(target_project)
+        self.policy.allows(
+            operation.rule(),
+            &self.credentials(),
+            &Target {
+                project_id: target_project,
+            },
+        )
     }
 
     /// The project recorded on instance actions.
@@ -116,25 +154,22 @@ mod tests {
     use super::*;
 
     fn caller(roles: &str, project: Option<&str>) -> Caller {
-        Caller {
-            user_id: "u".into(),
-            project_id: project.map(Into::into),
-            roles: Roles::from_names(roles.split(',')),
-        }
+        Caller::new(
+            "u".into(),
+            project.map(Into::into),
+            Roles::from_names(roles.split(',')),
+            Arc::new(Policy::default()),
+        )
     }
 
     #[test]
     fn role_implication() {
-        assert_eq!(Roles::from_names(["admin"]), Roles::all());
         assert_eq!(
-            Roles::from_names(["Member"]),
-            Roles {
-                admin: false,
-                member: true,
-                reader: true
-            }
+            Roles::from_names(["admin"]).names(),
+            ["admin", "member", "reader"]
         );
-        assert_eq!(Roles::from_names(["observer"]), Roles::default());
+        assert_eq!(Roles::from_names(["Member"]).names(), ["member", "reader"]);
+        assert_eq!(Roles::from_names(["observer"]).names(), ["observer"]);
     }
 
     #[test]
@@ -147,8 +182,10 @@ mod tests {
         let member = caller("member", Some("p1"));
         assert!(member.may(Operation::DetachInterface, "p1"));
         assert!(!member.may(Operation::DetachInterface, "p2"));
+        assert!(!member.is_admin());
         let admin = caller("admin", Some("p1"));
         assert!(admin.may(Operation::AttachInterface, "p2"));
+        assert!(admin.is_admin());
         let nobody = caller("observer", Some("p1"));
         assert!(!nobody.may(Operation::ListInterfaces, "p1"));
     }

@@ -1,14 +1,17 @@
 //! Domain types and Nova's rules. Nothing here knows HTTP or SQL.
 
 pub mod caller;
+pub mod identity;
 pub mod ids;
 pub mod ipam;
 pub mod microversion;
 pub mod model;
 pub mod ops;
+pub mod policy;
 pub mod world;
 
 pub use caller::{Caller, Operation, Roles};
 pub use microversion::ApiVersion;
 pub use model::*;
+pub use policy::Policy;
 pub use world::{Change, World};

@@ -273,7 +273,15 @@ fn attach_on_host(
             }
         }
     };
-    if network.external && !network.shared && !caller.is_admin() {
+    // Nova checks `network:attach_external_network` with the default target
+    // (the caller's own project).
+    if network.external
+        && !network.shared
+        && !caller.may(
+            Operation::AttachExternalNetwork,
+            caller.project_or(&server.project_id),
+        )
+    {
         return Err(Fault::ExternalNetworkAttachForbidden(network.id.clone()));
     }
     let subnets: Vec<&Subnet> = world.subnets_of(&network.id).collect();

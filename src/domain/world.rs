@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
+use super::identity::Token;
 use super::model::*;
 
 /// One durable change; stores apply them in order, idempotently.
@@ -16,6 +17,10 @@ pub enum Change {
     PutPort(Port),
     DeletePort(String),
     PutAction(InstanceAction),
+    /// An issued Keystone token (builtin identity).
+    PutToken(Token),
+    /// A revoked token.
+    DeleteToken(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -34,6 +39,8 @@ pub struct World {
     /// server id → its actions, oldest first, with a request-id index.
     actions: HashMap<String, ServerActions>,
     next_seq: u64,
+    /// Issued tokens by id (builtin identity).
+    tokens: HashMap<String, std::sync::Arc<Token>>,
 }
 
 impl World {
@@ -104,6 +111,13 @@ impl World {
             .get(request_id)
             .map(|&i| &actions.list[i])
     }
+    /// Shared, so that validating a token copies nothing.
+    pub fn token(&self, id: &str) -> Option<&std::sync::Arc<Token>> {
+        self.tokens.get(id)
+    }
+    pub fn tokens(&self) -> impl Iterator<Item = &Token> {
+        self.tokens.values().map(|t| t.as_ref())
+    }
     pub fn all_actions(&self) -> impl Iterator<Item = &InstanceAction> {
         self.actions.values().flat_map(|a| a.list.iter())
     }
@@ -143,6 +157,13 @@ impl World {
                     .entry(action.server_id.clone())
                     .or_default()
                     .put(action);
+            }
+            Change::PutToken(token) => {
+                self.tokens
+                    .insert(token.id.clone(), std::sync::Arc::new(token));
+            }
+            Change::DeleteToken(id) => {
+                self.tokens.remove(&id);
             }
         }
     }
@@ -206,6 +227,9 @@ impl World {
         let mut actions: Vec<_> = self.all_actions().collect();
         actions.sort_by_key(|a| a.seq);
         changes.extend(actions.into_iter().cloned().map(Change::PutAction));
+        let mut tokens: Vec<&Token> = self.tokens().collect();
+        tokens.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
+        changes.extend(tokens.into_iter().cloned().map(Change::PutToken));
         changes
     }
 }

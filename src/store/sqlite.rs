@@ -33,9 +33,10 @@ fn io(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/001_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/sqlite/001_initial.sql")),
+        M::up(include_str!("../../migrations/sqlite/002_tokens.sql")),
+    ])
 }
 
 impl SqliteStore {
@@ -256,6 +257,29 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
                 events
             ])?;
         }
+        Change::PutToken(t) => {
+            tx.prepare_cached(
+                "INSERT INTO tokens (id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, project_id = excluded.project_id,
+                   roles = excluded.roles, methods = excluded.methods, issued_at = excluded.issued_at,
+                   expires_at = excluded.expires_at, audit_id = excluded.audit_id",
+            )?
+            .execute(params![
+                t.id,
+                t.user_id,
+                t.project_id,
+                serde_json::to_string(&t.roles).expect("serializable"),
+                serde_json::to_string(&t.methods).expect("serializable"),
+                t.issued_at,
+                t.expires_at,
+                t.audit_id
+            ])?;
+        }
+        Change::DeleteToken(id) => {
+            tx.prepare_cached("DELETE FROM tokens WHERE id = ?1")?
+                .execute([id])?;
+        }
     }
     Ok(())
 }
@@ -389,6 +413,33 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         })
     })? {
         world.apply(Change::PutAction(action?));
+    }
+    let json_list = |column: usize, text: String| -> rusqlite::Result<Vec<String>> {
+        serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                column,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
+        })
+    };
+    let mut tokens = connection.prepare(
+        "SELECT id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id
+         FROM tokens ORDER BY issued_at",
+    )?;
+    for token in tokens.query_map([], |r| {
+        Ok(crate::domain::identity::Token {
+            id: r.get(0)?,
+            user_id: r.get(1)?,
+            project_id: r.get(2)?,
+            roles: json_list(3, r.get(3)?)?,
+            methods: json_list(4, r.get(4)?)?,
+            issued_at: r.get(5)?,
+            expires_at: r.get(6)?,
+            audit_id: r.get(7)?,
+        })
+    })? {
+        world.apply(Change::PutToken(token?));
     }
     Ok(world)
 }

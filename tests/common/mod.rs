@@ -297,6 +297,36 @@ impl TestApp {
         }
     }
 
+    /// The usual world in `builtin` mode, with the identity section of
+    /// `config` (TOML, `[identity]` included) and an optional policy (YAML).
+    pub async fn builtin(config: &str, policy: Option<&str>) -> Self {
+        Self::builtin_on(std::sync::Arc::new(MemoryStore), config, policy).await
+    }
+
+    pub async fn builtin_on(
+        store: std::sync::Arc<dyn Store>,
+        config: &str,
+        policy: Option<&str>,
+    ) -> Self {
+        let cloud = seeded_cloud(store).await;
+        let file: porthole::config::FileConfig = toml::from_str(config).expect("config parses");
+        let identity =
+            porthole::identity::Identity::from_config(&file.identity.expect("[identity]"))
+                .expect("identity is valid");
+        let policy = match policy {
+            Some(text) => porthole::domain::Policy::from_yaml(text).expect("policy parses"),
+            None => porthole::domain::Policy::default(),
+        };
+        TestApp {
+            router: build_router(AppState::with(
+                cloud,
+                AuthMode::Builtin,
+                policy,
+                Some(identity),
+            )),
+        }
+    }
+
     /// Send a request with the given headers (`("Name", "value")`) and raw body.
     pub async fn send(
         &self,

@@ -1,0 +1,266 @@
+//! porthole's own minimal Keystone: the directory of domains, projects, users
+//! and role assignments (from the config file), password and token
+//! authentication, and the tokens it issues. No HTTP here.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use super::model::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub password: String,
+    pub default_project_id: Option<String>,
+}
+
+/// An issued token. Opaque id; scoped to a project or unscoped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    /// Role names, implications applied.
+    pub roles: Vec<String>,
+    pub methods: Vec<String>,
+    pub issued_at: Timestamp,
+    /// `None`: a static token from the configuration, which never expires.
+    pub expires_at: Option<Timestamp>,
+    pub audit_id: String,
+}
+
+impl Token {
+    pub fn valid_at(&self, now: Timestamp) -> bool {
+        self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+/// A user as a request names it: by id, or by name within a domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedRef {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub domain_id: Option<String>,
+    pub domain_name: Option<String>,
+}
+
+/// Why authentication failed (all are 401 but the last two).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// Unknown user, wrong password, bad or expired token, no role on the project.
+    Unauthorized,
+    /// The request names a project that does not exist (Keystone: 401 too).
+    ProjectNotFound,
+    /// The request is malformed (Keystone: 400 `ValidationError`).
+    Invalid(String),
+}
+
+/// Role names implied by `names` (admin ⇒ member ⇒ reader), sorted.
+pub fn implied_roles<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    super::caller::Roles::from_names(names).names().to_vec()
+}
+
+/// A stable id for a name (roles and catalog entries have no configured id).
+pub fn derived_id(kind: &str, name: &str) -> String {
+    let digest = Sha256::digest(format!("porthole:{kind}:{name}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub domains: Vec<Domain>,
+    pub projects: Vec<Project>,
+    pub users: Vec<User>,
+    /// (user id, project id) → role names as configured.
+    pub assignments: HashMap<(String, String), Vec<String>>,
+}
+
+impl Directory {
+    pub fn domain(&self, id: &str) -> Option<&Domain> {
+        self.domains.iter().find(|d| d.id == id)
+    }
+
+    pub fn project(&self, id: &str) -> Option<&Project> {
+        self.projects.iter().find(|p| p.id == id)
+    }
+
+    pub fn user(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    fn domain_of(&self, r: &NamedRef) -> Result<Option<&Domain>, AuthError> {
+        match (&r.domain_id, &r.domain_name) {
+            (Some(id), _) => Ok(self.domain(id)),
+            (None, Some(name)) => Ok(self.domains.iter().find(|d| &d.name == name)),
+            (None, None) => Err(AuthError::Invalid(
+                "Expecting to find domain in user or project".into(),
+            )),
+        }
+    }
+
+    pub fn find_user(&self, r: &NamedRef) -> Result<&User, AuthError> {
+        if let Some(id) = &r.id {
+            return self.user(id).ok_or(AuthError::Unauthorized);
+        }
+        let name = r
+            .name
+            .as_ref()
+            .ok_or_else(|| AuthError::Invalid("Expecting to find id or name in user".into()))?;
+        let domain = self.domain_of(r)?.ok_or(AuthError::Unauthorized)?;
+        self.users
+            .iter()
+            .find(|u| &u.name == name && u.domain_id == domain.id)
+            .ok_or(AuthError::Unauthorized)
+    }
+
+    pub fn find_project(&self, r: &NamedRef) -> Result<&Project, AuthError> {
+        if let Some(id) = &r.id {
+            return self.project(id).ok_or(AuthError::ProjectNotFound);
+        }
+        let name = r
+            .name
+            .as_ref()
+            .ok_or_else(|| AuthError::Invalid("Expecting to find id or name in project".into()))?;
+        let domain = self.domain_of(r)?.ok_or(AuthError::ProjectNotFound)?;
+        self.projects
+            .iter()
+            .find(|p| &p.name == name && p.domain_id == domain.id)
+            .ok_or(AuthError::ProjectNotFound)
+    }
+
+    /// The password method.
+    pub fn check_password(&self, r: &NamedRef, password: &str) -> Result<&User, AuthError> {
+        let user = self.find_user(r)?;
+        if constant_time_eq(user.password.as_bytes(), password.as_bytes()) {
+            Ok(user)
+        } else {
+            Err(AuthError::Unauthorized)
+        }
+    }
+
+    /// The effective roles of `user_id` on `project_id`, or 401 when none.
+    pub fn roles_on(&self, user_id: &str, project_id: &str) -> Result<Vec<String>, AuthError> {
+        let assigned = self
+            .assignments
+            .get(&(user_id.to_owned(), project_id.to_owned()))
+            .filter(|r| !r.is_empty())
+            .ok_or(AuthError::Unauthorized)?;
+        Ok(implied_roles(assigned.iter().map(String::as_str)))
+    }
+
+    /// A new token for `user_id`, scoped to `project_id` (roles resolved here).
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue(
+        &self,
+        id: String,
+        audit_id: String,
+        user_id: &str,
+        project_id: Option<&str>,
+        methods: Vec<String>,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<Token, AuthError> {
+        let roles = match project_id {
+            Some(project) => self.roles_on(user_id, project)?,
+            None => Vec::new(),
+        };
+        Ok(Token {
+            id,
+            user_id: user_id.to_owned(),
+            project_id: project_id.map(str::to_owned),
+            roles,
+            methods,
+            issued_at: now,
+            expires_at: Some(expires_at),
+            audit_id,
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let da = Sha256::digest(a);
+    let db = Sha256::digest(b);
+    da.iter()
+        .zip(db.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory() -> Directory {
+        let mut d = Directory {
+            domains: vec![Domain {
+                id: "default".into(),
+                name: "Default".into(),
+            }],
+            projects: vec![Project {
+                id: "p1".into(),
+                name: "demo".into(),
+                domain_id: "default".into(),
+            }],
+            users: vec![User {
+                id: "u1".into(),
+                name: "demo".into(),
+                domain_id: "default".into(),
+                password: "secret".into(),
+                default_project_id: Some("p1".into()),
+            }],
+            assignments: HashMap::new(),
+        };
+        d.assignments
+            .insert(("u1".into(), "p1".into()), vec!["member".into()]);
+        d
+    }
+
+    fn by_name(name: &str) -> NamedRef {
+        NamedRef {
+            name: Some(name.into()),
+            domain_name: Some("Default".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn passwords_and_roles() {
+        let d = directory();
+        assert_eq!(
+            d.check_password(&by_name("demo"), "secret").unwrap().id,
+            "u1"
+        );
+        assert_eq!(
+            d.check_password(&by_name("demo"), "wrong"),
+            Err(AuthError::Unauthorized)
+        );
+        assert_eq!(
+            d.check_password(&by_name("nobody"), "secret"),
+            Err(AuthError::Unauthorized)
+        );
+        assert_eq!(d.roles_on("u1", "p1").unwrap(), ["member", "reader"]);
+        assert_eq!(d.roles_on("u1", "p2"), Err(AuthError::Unauthorized));
+        assert_eq!(d.find_project(&by_name("demo")).unwrap().id, "p1");
+        let token = d
+            .issue("t".into(), "a".into(), "u1", Some("p1"), vec![], 10, 20)
+            .unwrap();
+        assert!(token.valid_at(19));
+        assert!(!token.valid_at(20));
+    }
+}

@@ -1,0 +1,583 @@
+//! `builtin` mode: porthole's own Keystone v3, keystonemiddleware's 401, and
+//! Nova's policy for each role and for tokens of another project.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const ADMIN_PROJECT: &str = "61646d696e70726f6a65637400000000";
+const STATIC_DEMO: &str = "demo-static-token-0123456789";
+const STATIC_OTHER: &str = "other-static-token-0123456789";
+
+/// The default users plus a member of OTHER_PROJECT and two static tokens.
+fn config(expiration: u64) -> String {
+    let base = porthole::config::DEFAULT_CONFIG.replace(
+        "token_expiration = 3600",
+        &format!("token_expiration = {expiration}"),
+    );
+    format!(
+        r#"{base}
+[[identity.projects]]
+id = "{OTHER_PROJECT}"
+name = "other"
+
+[[identity.users]]
+id = "0f000000000000000000000000000004"
+name = "other"
+password = "other-secret"
+default_project = "other"
+
+[[identity.assignments]]
+user = "other"
+project = "other"
+roles = ["member"]
+
+[[identity.users]]
+id = "10000000000000000000000000000005"
+name = "lonely"
+password = "lonely-secret"
+
+[[identity.static_tokens]]
+token = "{STATIC_DEMO}"
+user = "demo"
+project = "demo"
+
+[[identity.static_tokens]]
+token = "{STATIC_OTHER}"
+user = "other"
+project = "other"
+"#
+    )
+}
+
+async fn app() -> TestApp {
+    TestApp::builtin(&config(3600), None).await
+}
+
+fn password_auth(user: &str, password: &str, scope: Value) -> Value {
+    let mut auth = json!({"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": user, "domain": {"name": "Default"}, "password": password}}}}});
+    if !scope.is_null() {
+        auth["auth"]["scope"] = scope;
+    }
+    auth
+}
+
+fn project_by_name(name: &str) -> Value {
+    json!({"project": {"name": name, "domain": {"id": "default"}}})
+}
+
+/// A token of `user` scoped to `project` (by name).
+async fn token(app: &TestApp, user: &str, project: &str) -> String {
+    let password = match user {
+        "other" => "other-secret".to_owned(),
+        _ => format!("porthole-{user}"),
+    };
+    let reply = app
+        .post(
+            "/identity/v3/auth/tokens",
+            &password_auth(user, &password, project_by_name(project)),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    reply.header("x-subject-token").unwrap().to_owned()
+}
+
+async fn as_token(
+    app: &TestApp,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Reply {
+    let body = body.map(|b| b.to_string());
+    app.send(
+        method,
+        uri,
+        &[
+            ("X-Auth-Token", token),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_deref(),
+    )
+    .await
+}
+
+#[track_caller]
+fn assert_unauthorized(reply: &Reply) {
+    assert_eq!(reply.status, 401, "{}", reply.text());
+    assert_eq!(
+        reply.text(),
+        r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#
+    );
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(r#"Keystone uri="http://porthole.test/identity""#)
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json; charset=UTF-8")
+    );
+    assert!(reply.header("openstack-api-version").is_none());
+}
+
+#[tokio::test]
+async fn version_documents_are_public() {
+    let app = app().await;
+    let reply = app.get("/identity/v3").await;
+    assert_eq!(reply.status, 200);
+    let version = &reply.json()["version"];
+    assert_eq!(version["id"], "v3.14");
+    assert_eq!(version["status"], "stable");
+    assert_eq!(
+        version["links"][0]["href"],
+        "http://porthole.test/identity/v3/"
+    );
+    assert_eq!(app.get("/identity").await.status, 300);
+    assert_eq!(app.get("/v2.1/").await.status, 200);
+    assert_eq!(app.get("/v2.1").await.status, 200);
+    assert_eq!(app.get("/").await.status, 200);
+}
+
+#[tokio::test]
+async fn password_token_has_keystone_shape_and_catalog() {
+    let app = app().await;
+    let reply = app
+        .post(
+            "/identity/v3/auth/tokens",
+            &password_auth("demo", "porthole-demo", project_by_name("demo")),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let id = reply.header("x-subject-token").unwrap();
+    assert_eq!(id.len(), 64);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let token = &reply.json()["token"];
+    assert_eq!(token["methods"], json!(["password"]));
+    assert_eq!(token["user"]["name"], "demo");
+    assert_eq!(
+        token["user"]["domain"],
+        json!({"id": "default", "name": "Default"})
+    );
+    assert_eq!(token["project"]["id"], PROJECT);
+    assert_eq!(token["project"]["name"], "demo");
+    assert_eq!(token["project"]["domain"]["id"], "default");
+    let roles: Vec<&str> = token["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["member", "reader"]);
+    assert!(token["expires_at"].as_str().unwrap().ends_with('Z'));
+    let compute = token["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "compute")
+        .unwrap();
+    let endpoints = compute["endpoints"].as_array().unwrap();
+    let interfaces: Vec<&str> = endpoints
+        .iter()
+        .map(|e| e["interface"].as_str().unwrap())
+        .collect();
+    assert_eq!(interfaces, ["public", "internal", "admin"]);
+    for e in endpoints {
+        assert_eq!(e["url"], format!("http://porthole.test/v2.1/{PROJECT}"));
+        assert_eq!(e["region"], "RegionOne");
+        assert_eq!(e["region_id"], "RegionOne");
+    }
+}
+
+#[tokio::test]
+async fn scope_by_id_default_project_and_token_method() {
+    let app = app().await;
+    let by_id = password_auth(
+        "viewer",
+        "porthole-viewer",
+        json!({"project": {"id": PROJECT}}),
+    );
+    let reply = app.post("/identity/v3/auth/tokens", &by_id).await;
+    assert_eq!(reply.status, 201);
+    let first = reply.json()["token"].clone();
+    assert_eq!(first["roles"][0]["name"], "reader");
+    // No scope: the user's default project.
+    let reply = app
+        .post(
+            "/identity/v3/auth/tokens",
+            &password_auth("viewer", "porthole-viewer", Value::Null),
+        )
+        .await;
+    assert_eq!(reply.json()["token"]["project"]["id"], PROJECT);
+    // The token method keeps the expiry of the token it starts from.
+    let id = reply.header("x-subject-token").unwrap().to_owned();
+    let expires = reply.json()["token"]["expires_at"].clone();
+    let reply = app
+        .post(
+            "/identity/v3/auth/tokens",
+            &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": id}},
+                "scope": {"project": {"id": PROJECT}}}}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.json()["token"]["expires_at"], expires);
+    assert_eq!(reply.json()["token"]["methods"], json!(["token"]));
+}
+
+#[tokio::test]
+async fn an_unscoped_token_acts_in_no_project() {
+    let app = app().await;
+    let reply = app
+        .post(
+            "/identity/v3/auth/tokens",
+            &password_auth("lonely", "lonely-secret", Value::Null),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let token = reply.json()["token"].clone();
+    assert!(token.get("project").is_none() && token.get("catalog").is_none());
+    let id = reply.header("x-subject-token").unwrap().to_owned();
+    for uri in [
+        interfaces(SERVER),
+        format!("/v2.1/servers/{SERVER}/os-interface"),
+    ] {
+        assert_eq!(as_token(&app, "GET", &uri, &id, None).await.status, 404);
+    }
+}
+
+#[tokio::test]
+async fn bad_credentials_and_scopes_are_401() {
+    let app = app().await;
+    for body in [
+        password_auth("demo", "wrong", project_by_name("demo")),
+        password_auth("nobody", "porthole-demo", project_by_name("demo")),
+        // viewer has no role on the admin project
+        password_auth("viewer", "porthole-viewer", project_by_name("admin")),
+        password_auth("demo", "porthole-demo", project_by_name("no-such-project")),
+        json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "nope"}}}}),
+    ] {
+        assert_unauthorized(&app.post("/identity/v3/auth/tokens", &body).await);
+    }
+    let reply = app
+        .send(
+            "POST",
+            "/identity/v3/auth/tokens",
+            &[("Content-Type", "application/json")],
+            Some("{"),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+}
+
+#[tokio::test]
+async fn compute_needs_a_valid_token() {
+    let app = app().await;
+    let uri = interfaces(SERVER);
+    let reply = app.get(&uri).await;
+    assert_unauthorized(&reply);
+    // Request ids, as the 401 comes from inside Nova's pipeline.
+    assert!(reply.header("x-openstack-request-id").is_some());
+    assert_unauthorized(&as_token(&app, "GET", &uri, "not-a-token", None).await);
+    assert_unauthorized(&as_token(&app, "GET", &format!("/v2.1/{PROJECT}/"), "x", None).await);
+    // noauth's user:project form means nothing here.
+    assert_unauthorized(&as_token(&app, "GET", &uri, &format!("admin:{PROJECT}"), None).await);
+    assert_eq!(
+        as_token(&app, "GET", &uri, STATIC_DEMO, None).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn each_role_gets_nova_defaults() {
+    let app = app().await;
+    let viewer = token(&app, "viewer", "demo").await;
+    let demo = token(&app, "demo", "demo").await;
+    let list = interfaces(SERVER);
+    let attach = json!({"interfaceAttachment": {"port_id": PORT_FREE}});
+
+    assert_eq!(
+        as_token(&app, "GET", &list, &viewer, None).await.status,
+        200
+    );
+    as_token(&app, "POST", &list, &viewer, Some(attach.clone()))
+        .await
+        .assert_fault(
+            403,
+            "forbidden",
+            "Policy doesn't allow os_compute_api:os-attach-interfaces:create to be performed.",
+        );
+    let reply = as_token(&app, "POST", &list, &demo, Some(attach)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let show = interface(SERVER, PORT_FREE);
+    assert_eq!(
+        as_token(&app, "GET", &show, &viewer, None).await.status,
+        200
+    );
+    as_token(&app, "DELETE", &show, &viewer, None)
+        .await
+        .assert_fault(
+            403,
+            "forbidden",
+            "Policy doesn't allow os_compute_api:os-attach-interfaces:delete to be performed.",
+        );
+    assert_eq!(
+        as_token(&app, "DELETE", &show, &demo, None).await.status,
+        202
+    );
+    // network:attach_external_network is admin-only.
+    let external = json!({"interfaceAttachment": {"net_id": NET_EXTERNAL}});
+    assert_eq!(
+        as_token(&app, "POST", &list, &demo, Some(external.clone()))
+            .await
+            .status,
+        403
+    );
+    let admin = token(&app, "admin", "demo").await;
+    assert_eq!(
+        as_token(&app, "POST", &list, &admin, Some(external))
+            .await
+            .status,
+        200
+    );
+    // The lock is no obstacle for admins.
+    let locked = interfaces(SERVER_LOCKED);
+    let by_net = json!({"interfaceAttachment": {"net_id": NET}});
+    assert_eq!(
+        as_token(&app, "POST", &locked, &demo, Some(by_net.clone()))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        as_token(&app, "POST", &locked, &admin, Some(by_net))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn tokens_of_another_project() {
+    let app = app().await;
+    let other = token(&app, "other", "other").await;
+    // URL of demo's project with a token of another: Nova's 400.
+    as_token(&app, "GET", &interfaces(SERVER), &other, None)
+        .await
+        .assert_fault(
+            400,
+            "badRequest",
+            &format!(
+                "Malformed request URL: URL's project_id '{PROJECT}' doesn't match Context's project_id '{OTHER_PROJECT}'"
+            ),
+        );
+    // Its own project in the URL, demo's server: 404.
+    let uri = format!("/v2.1/{OTHER_PROJECT}/servers/{SERVER}/os-interface");
+    as_token(&app, "GET", &uri, &other, None)
+        .await
+        .assert_fault(
+            404,
+            "itemNotFound",
+            &format!("Instance {SERVER} could not be found."),
+        );
+    assert_eq!(
+        as_token(&app, "GET", &uri, STATIC_OTHER, None).await.status,
+        404
+    );
+    // Without a project in the URL, likewise.
+    let bare = format!("/v2.1/servers/{SERVER}/os-interface");
+    assert_eq!(as_token(&app, "GET", &bare, &other, None).await.status, 404);
+    // An admin scoped to its own project sees every project's servers.
+    let admin = token(&app, "admin", "admin").await;
+    assert_eq!(as_token(&app, "GET", &bare, &admin, None).await.status, 200);
+    let uri = format!("/v2.1/{ADMIN_PROJECT}/servers/{SERVER}/os-interface");
+    assert_eq!(as_token(&app, "GET", &uri, &admin, None).await.status, 200);
+    assert_eq!(
+        as_token(&app, "GET", &interfaces(SERVER), &admin, None)
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn validate_and_revoke() {
+    let app = app().await;
+    let demo = token(&app, "demo", "demo").await;
+    let viewer = token(&app, "viewer", "demo").await;
+    let headers = [
+        ("X-Auth-Token", viewer.as_str()),
+        ("X-Subject-Token", demo.as_str()),
+    ];
+    let reply = app
+        .send("GET", "/identity/v3/auth/tokens", &headers, None)
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-subject-token"), Some(demo.as_str()));
+    assert_eq!(reply.json()["token"]["user"]["name"], "demo");
+    let reply = app
+        .send("GET", "/identity/v3/auth/tokens?nocatalog", &headers, None)
+        .await;
+    assert!(reply.json()["token"].get("catalog").is_none());
+    assert_unauthorized(
+        &app.send(
+            "GET",
+            "/identity/v3/auth/tokens",
+            &[("X-Subject-Token", demo.as_str())],
+            None,
+        )
+        .await,
+    );
+
+    let reply = app
+        .send("DELETE", "/identity/v3/auth/tokens", &headers, None)
+        .await;
+    assert_eq!(reply.status, 204);
+    assert_unauthorized(&as_token(&app, "GET", &interfaces(SERVER), &demo, None).await);
+    let reply = app
+        .send("GET", "/identity/v3/auth/tokens", &headers, None)
+        .await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.json()["error"]["message"],
+        format!("Could not find token: {demo}.")
+    );
+    assert_eq!(
+        app.send("DELETE", "/identity/v3/auth/tokens", &headers, None)
+            .await
+            .status,
+        404
+    );
+    // Static tokens cannot be revoked.
+    let statics = [
+        ("X-Auth-Token", viewer.as_str()),
+        ("X-Subject-Token", STATIC_DEMO),
+    ];
+    assert_eq!(
+        app.send("DELETE", "/identity/v3/auth/tokens", &statics, None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        as_token(&app, "GET", &interfaces(SERVER), STATIC_DEMO, None)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn expired_tokens_are_401() {
+    let app = TestApp::builtin(&config(1), None).await;
+    let demo = token(&app, "demo", "demo").await;
+    assert_eq!(
+        as_token(&app, "GET", &interfaces(SERVER), &demo, None)
+            .await
+            .status,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_unauthorized(&as_token(&app, "GET", &interfaces(SERVER), &demo, None).await);
+    let headers = [
+        ("X-Auth-Token", STATIC_DEMO),
+        ("X-Subject-Token", demo.as_str()),
+    ];
+    assert_eq!(
+        app.send("GET", "/identity/v3/auth/tokens", &headers, None)
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn tokens_survive_a_restart_of_a_durable_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("porthole.sqlite3");
+    let store = || -> std::sync::Arc<dyn porthole::store::Store> {
+        std::sync::Arc::new(porthole::store::SqliteStore::open(&path).unwrap())
+    };
+    let (demo, revoked) = {
+        let app = TestApp::builtin_on(store(), &config(3600), None).await;
+        let demo = token(&app, "demo", "demo").await;
+        let revoked = token(&app, "viewer", "demo").await;
+        let headers = [
+            ("X-Auth-Token", demo.as_str()),
+            ("X-Subject-Token", revoked.as_str()),
+        ];
+        assert_eq!(
+            app.send("DELETE", "/identity/v3/auth/tokens", &headers, None)
+                .await
+                .status,
+            204
+        );
+        (demo, revoked)
+    };
+    let app = TestApp::builtin_on(store(), &config(3600), None).await;
+    assert_eq!(
+        as_token(&app, "GET", &interfaces(SERVER), &demo, None)
+            .await
+            .status,
+        200
+    );
+    assert_unauthorized(&as_token(&app, "GET", &interfaces(SERVER), &revoked, None).await);
+}
+
+#[tokio::test]
+async fn a_policy_file_overrides_the_defaults() {
+    let policy = r#"
+"os_compute_api:os-attach-interfaces:create": "rule:project_reader_or_admin"
+"os_compute_api:os-attach-interfaces:list": "role:member and project_id:%(project_id)s"
+"#;
+    let app = TestApp::builtin(&config(3600), Some(policy)).await;
+    let viewer = token(&app, "viewer", "demo").await;
+    let list = interfaces(SERVER);
+    let attach = json!({"interfaceAttachment": {"port_id": PORT_FREE}});
+    assert_eq!(
+        as_token(&app, "POST", &list, &viewer, Some(attach))
+            .await
+            .status,
+        200
+    );
+    as_token(&app, "GET", &list, &viewer, None)
+        .await
+        .assert_fault(
+            403,
+            "forbidden",
+            "Policy doesn't allow os_compute_api:os-attach-interfaces:list to be performed.",
+        );
+}
+
+#[test]
+fn a_broken_policy_file_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "\"os_compute_api:os-attach-interfaces:list\": \"role:reader and (project_id:%(project_id)s\"\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_porthole"))
+        .args([
+            "serve",
+            "--store",
+            "memory",
+            "--listen",
+            "127.0.0.1:0",
+            "--policy-file",
+        ])
+        .arg(&policy)
+        .env_remove("PORTHOLE_CONFIG")
+        .env_remove("PORTHOLE_AUTH")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad policy file")
+            && stderr.contains("policy rule 'os_compute_api:os-attach-interfaces:list'")
+            && stderr.contains("unbalanced parentheses"),
+        "{stderr}"
+    );
+}
