@@ -91,22 +91,22 @@ pub fn first_free(subnet: &Subnet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
             continue;
         }
         let end = to_u128(pool.end);
-        let mut candidate = to_u128(pool.start);
+        // `None` once past the top of the address space (a pool ending at
+        // ffff:...:ffff must not overflow).
+        let mut candidate = Some(to_u128(pool.start));
         for taken in used.range(pool.start..=pool.end) {
             let taken = to_u128(*taken);
-            if taken > candidate {
-                break;
-            }
-            if taken == candidate {
-                candidate += 1;
+            match candidate {
+                Some(c) if taken == c => candidate = c.checked_add(1),
+                _ => break,
             }
         }
-        while candidate <= end {
-            let ip = from_u128(candidate, subnet.cidr.addr());
+        while let Some(c) = candidate.filter(|c| *c <= end) {
+            let ip = from_u128(c, subnet.cidr.addr());
             if Some(ip) != subnet.gateway_ip && !used.contains(&ip) {
                 return Some(ip);
             }
-            candidate += 1;
+            candidate = c.checked_add(1);
         }
     }
     None
@@ -199,6 +199,18 @@ mod tests {
             first_free(&s, &BTreeSet::new()),
             Some("fd00::2".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn pool_at_the_top_of_the_address_space() {
+        let mut s = subnet("ffff:ffff:ffff:ffff::/64", None);
+        let top: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap();
+        s.allocation_pools = vec![IpRange {
+            start: top,
+            end: top,
+        }];
+        assert_eq!(first_free(&s, &BTreeSet::new()), Some(top));
+        assert_eq!(first_free(&s, &BTreeSet::from([top])), None);
     }
 
     #[test]

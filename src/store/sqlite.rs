@@ -112,10 +112,12 @@ fn writer(mut connection: Connection, commands: mpsc::Receiver<Command>) {
         };
         match command {
             Command::Load { recover, reply } => {
-                if recover {
+                let world = read_world(&connection).map_err(io);
+                // Writes resume only once memory can be made to match the file again.
+                if recover && world.is_ok() {
                     poisoned = false;
                 }
-                let _ = reply.send(read_world(&connection).map_err(io));
+                let _ = reply.send(world);
             }
             Command::Commit(changes, reply) => {
                 let mut group = vec![(changes, reply)];
