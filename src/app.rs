@@ -12,12 +12,49 @@ use axum::Router;
 
 use crate::api::fault::not_found_page;
 use crate::api::identity as identity_api;
-use crate::api::{instance_actions, interfaces, middleware, versions};
+use crate::api::injection::FaultRules;
+use crate::api::{control, injection, instance_actions, interfaces, middleware, versions};
 use crate::config::AuthMode;
 use crate::domain::Policy;
 use crate::identity::Identity;
 use crate::keystone::Keystone;
 use crate::service::Cloud;
+
+/// What the control plane and port transitions are set to.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Serve `/_porthole/*` (on by default).
+    pub control_plane: bool,
+    /// How long an attached port stays in `port_initial_status` before it
+    /// turns `ACTIVE` (zero: `ACTIVE` at once).
+    pub port_activation_delay: std::time::Duration,
+    /// `DOWN` or `BUILD`.
+    pub port_initial_status: &'static str,
+    /// What `POST /_porthole/reset` returns to: the start-up seed.
+    pub seed: Arc<Vec<crate::domain::Change>>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            control_plane: true,
+            port_activation_delay: std::time::Duration::ZERO,
+            port_initial_status: "DOWN",
+            seed: Arc::default(),
+        }
+    }
+}
+
+impl AppOptions {
+    /// The status a port gets when it is attached.
+    pub fn attached_status(&self) -> &'static str {
+        if self.port_activation_delay.is_zero() {
+            "ACTIVE"
+        } else {
+            self.port_initial_status
+        }
+    }
+}
 
 pub struct AppInner {
     pub cloud: Cloud,
@@ -29,6 +66,9 @@ pub struct AppInner {
     pub identity: Option<Identity>,
     /// The external Keystone (`keystone` mode only).
     pub keystone: Option<Keystone>,
+    pub options: AppOptions,
+    /// Faults on demand, set through the control plane.
+    pub faults: FaultRules,
 }
 
 #[derive(Clone)]
@@ -53,7 +93,17 @@ impl AppState {
             policy: Arc::new(policy),
             identity: identity.filter(|_| auth == AuthMode::Builtin),
             keystone: None,
+            options: AppOptions::default(),
+            faults: FaultRules::default(),
         }))
+    }
+
+    /// The same state with `options` (before it is shared).
+    pub fn with_options(mut self, options: AppOptions) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("options are set before the state is shared")
+            .options = options;
+        self
     }
 
     /// `keystone` mode, against `keystone`.
@@ -65,6 +115,8 @@ impl AppState {
             policy: Arc::new(policy),
             identity: None,
             keystone: Some(keystone),
+            options: AppOptions::default(),
+            faults: FaultRules::default(),
         }))
     }
 }
@@ -149,11 +201,15 @@ async fn fallback(request: Request) -> Response {
 /// The whole application, ready to serve or to `oneshot` in tests.
 pub fn build_router(state: AppState) -> Router {
     let compute = compute_routes()
+        .route_layer(from_fn_with_state(state.clone(), injection::inject_faults))
         .route_layer(from_fn_with_state(state.clone(), middleware::compute_api))
         .route_layer(from_fn(only_routed_methods));
     let mut routes = Router::new();
     if state.identity.is_some() {
         routes = routes.merge(identity_api::routes());
+    }
+    if state.options.control_plane {
+        routes = routes.merge(control::routes(state.clone()));
     }
     let routes = routes
         .route("/", any(versions::root))
@@ -164,11 +220,11 @@ pub fn build_router(state: AppState) -> Router {
         .method_not_allowed_fallback(|request: Request| async move {
             not_found_page(request.method(), request.headers())
         })
-        .with_state(state);
+        .with_state(state.clone());
     // Around the whole router (not per route), so that it sees, and can
     // clean up, what axum adds to unrouted methods.
     let app = tower::ServiceBuilder::new()
-        .layer(from_fn(middleware::request_id_and_log))
+        .layer(from_fn_with_state(state, middleware::request_id_and_log))
         .service(routes);
     Router::new().fallback_service(app)
 }

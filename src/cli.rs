@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{AuthMode, Config, FileConfig, StoreKind};
+use crate::config::{AuthMode, Config, FileConfig, PortInitialStatus, StoreKind, Switch};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +53,18 @@ pub struct ServeArgs {
     /// oslo.policy file (YAML) overriding Nova's default rules.
     #[arg(long, env = "PORTHOLE_POLICY_FILE")]
     pub policy_file: Option<PathBuf>,
+    /// Serve the control plane under /_porthole/ [default: on].
+    #[arg(long, env = "PORTHOLE_CONTROL_PLANE", value_enum)]
+    pub control_plane: Option<Switch>,
+    /// Milliseconds an attached port stays DOWN/BUILD before it turns ACTIVE [default: 0].
+    #[arg(long, env = "PORTHOLE_PORT_ACTIVATION_DELAY_MS")]
+    pub port_activation_delay_ms: Option<u64>,
+    /// Status of an attached port until it is activated [default: DOWN].
+    #[arg(long, env = "PORTHOLE_PORT_INITIAL_STATUS", value_enum)]
+    pub port_initial_status: Option<PortInitialStatus>,
+    /// Seed for generated ids, MACs and request ids: reproducible run to run.
+    #[arg(long, env = "PORTHOLE_DETERMINISTIC", value_name = "SEED")]
+    pub deterministic: Option<u64>,
 }
 
 impl ServeArgs {
@@ -79,6 +91,21 @@ impl ServeArgs {
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(defaults.shutdown_grace),
             policy_file: self.policy_file.or(file.policy_file),
+            control_plane: self
+                .control_plane
+                .or(file.control_plane)
+                .map(|s| s == Switch::On)
+                .unwrap_or(defaults.control_plane),
+            port_activation_delay: self
+                .port_activation_delay_ms
+                .or(file.port_activation_delay_ms)
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(defaults.port_activation_delay),
+            port_initial_status: self
+                .port_initial_status
+                .or(file.port_initial_status)
+                .unwrap_or(defaults.port_initial_status),
+            deterministic: self.deterministic.or(file.deterministic),
             identity: file.identity.unwrap_or(defaults.identity),
             keystone: file.keystone,
         })

@@ -26,6 +26,33 @@ pub enum AuthMode {
     Keystone,
 }
 
+/// On or off (`--control-plane off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// The status of an attached port until it is activated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PortInitialStatus {
+    #[value(name = "DOWN", alias = "down")]
+    Down,
+    #[value(name = "BUILD", alias = "build")]
+    Build,
+}
+
+impl PortInitialStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortInitialStatus::Down => "DOWN",
+            PortInitialStatus::Build => "BUILD",
+        }
+    }
+}
+
 /// The `[keystone]` section: the external Keystone of `keystone` mode.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +169,10 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub shutdown_grace: Option<u64>,
     pub policy_file: Option<PathBuf>,
+    pub control_plane: Option<Switch>,
+    pub port_activation_delay_ms: Option<u64>,
+    pub port_initial_status: Option<PortInitialStatus>,
+    pub deterministic: Option<u64>,
     pub identity: Option<IdentityConfig>,
     pub keystone: Option<KeystoneConfig>,
 }
@@ -166,6 +197,13 @@ pub struct Config {
     pub shutdown_grace: std::time::Duration,
     /// oslo.policy overrides (YAML).
     pub policy_file: Option<PathBuf>,
+    /// Serve `/_porthole/*`.
+    pub control_plane: bool,
+    /// How long an attached port stays `port_initial_status` (zero: `ACTIVE` at once).
+    pub port_activation_delay: std::time::Duration,
+    pub port_initial_status: PortInitialStatus,
+    /// Seed of the id generator: reproducible ids, MACs and request ids.
+    pub deterministic: Option<u64>,
     pub identity: IdentityConfig,
     pub keystone: Option<KeystoneConfig>,
 }
@@ -181,6 +219,10 @@ impl Default for Config {
             log_level: "info".to_owned(),
             shutdown_grace: std::time::Duration::from_secs(10),
             policy_file: None,
+            control_plane: true,
+            port_activation_delay: std::time::Duration::ZERO,
+            port_initial_status: PortInitialStatus::Down,
+            deterministic: None,
             identity: default_identity(),
             keystone: None,
         }

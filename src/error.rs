@@ -74,6 +74,14 @@ pub enum Fault {
     )]
     InvalidFixedIp { ip: String, network_id: String },
 
+    // --- the control plane (`/_porthole/*`)
+    #[error("{0}")]
+    ControlBadRequest(String),
+    #[error("{0}")]
+    ControlNotFound(String),
+    #[error("{0}")]
+    ControlConflict(String),
+
     // --- anything else
     #[error("Unexpected API Error. Please contact the administrator\n<class '{0}'>")]
     Internal(String),
@@ -106,6 +114,9 @@ impl Fault {
             VersionNotSupported(_) => 406,
             InstanceLocked(_) | InstanceInvalidState { .. } | PortInUse(_) | FixedIpInUse(_) => 409,
             UnsupportedMediaType => 415,
+            ControlBadRequest(_) => 400,
+            ControlNotFound(_) => 404,
+            ControlConflict(_) => 409,
             Internal(_) => 500,
         }
     }

@@ -6,14 +6,14 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use ipnet::IpNet;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::new_uuid;
+use crate::domain::ids::IdSource;
 use crate::domain::ipam;
 use crate::domain::ops::DEVICE_OWNER;
 use crate::domain::*;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedDocument {
     #[serde(default)]
@@ -26,7 +26,7 @@ pub struct SeedDocument {
     pub servers: Vec<SeedServer>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedNetwork {
     pub id: Option<String>,
@@ -41,31 +41,33 @@ pub struct SeedNetwork {
     pub port_security_enabled: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedPool {
     pub start: IpAddr,
     pub end: IpAddr,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedSubnet {
     pub id: Option<String>,
     pub network_id: String,
     pub cidr: String,
-    pub gateway_ip: Option<IpAddr>,
+    /// Absent: the subnet's first address; `null` or `""`: no gateway.
+    #[serde(default, deserialize_with = "present")]
+    pub gateway_ip: Option<Option<String>>,
     pub allocation_pools: Option<Vec<SeedPool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedFixedIp {
     pub subnet_id: Option<String>,
     pub ip_address: Option<IpAddr>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedPort {
     pub id: Option<String>,
@@ -82,7 +84,7 @@ pub struct SeedPort {
     pub tag: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedServer {
     pub id: Option<String>,
@@ -98,6 +100,130 @@ pub struct SeedServer {
     pub locked: bool,
     #[serde(default = "yes")]
     pub launched: bool,
+}
+
+/// Tells a key given as `null` (`Some(None)`) from an absent one (`None`).
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Nova's `vm_state` values.
+pub const VM_STATES: [&str; 12] = [
+    "active",
+    "building",
+    "paused",
+    "suspended",
+    "stopped",
+    "rescued",
+    "resized",
+    "soft-delete",
+    "deleted",
+    "error",
+    "shelved",
+    "shelved_offloaded",
+];
+
+/// A `vm_state` Nova knows, or the problem with it.
+pub fn check_vm_state(value: &str) -> Result<(), String> {
+    if VM_STATES.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "vm_state '{value}' is not one of {}",
+            VM_STATES.join(", ")
+        ))
+    }
+}
+
+/// A `task_state` is a lower-case identifier (`""` for none).
+pub fn check_task_state(value: &str) -> Result<(), String> {
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "task_state '{value}' is not a task state (lower-case letters, digits and _)"
+        ))
+    }
+}
+
+impl From<&Network> for SeedNetwork {
+    fn from(n: &Network) -> Self {
+        SeedNetwork {
+            id: Some(n.id.clone()),
+            name: n.name.clone(),
+            project_id: n.project_id.clone(),
+            shared: n.shared,
+            external: n.external,
+            port_security_enabled: n.port_security_enabled,
+        }
+    }
+}
+
+impl From<&Subnet> for SeedSubnet {
+    fn from(s: &Subnet) -> Self {
+        SeedSubnet {
+            id: Some(s.id.clone()),
+            network_id: s.network_id.clone(),
+            cidr: s.cidr.to_string(),
+            gateway_ip: Some(s.gateway_ip.map(|g| g.to_string())),
+            allocation_pools: Some(
+                s.allocation_pools
+                    .iter()
+                    .map(|p| SeedPool {
+                        start: p.start,
+                        end: p.end,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<&Port> for SeedPort {
+    fn from(p: &Port) -> Self {
+        SeedPort {
+            id: Some(p.id.clone()),
+            network_id: p.network_id.clone(),
+            project_id: p.project_id.clone(),
+            mac_address: Some(p.mac_address.clone()),
+            fixed_ips: Some(
+                p.fixed_ips
+                    .iter()
+                    .map(|ip| SeedFixedIp {
+                        subnet_id: Some(ip.subnet_id.clone()),
+                        ip_address: Some(ip.ip_address),
+                    })
+                    .collect(),
+            ),
+            device_id: p.device_id.clone(),
+            device_owner: Some(p.device_owner.clone()),
+            status: Some(p.status.clone()),
+            preserve_on_delete: p.preserve_on_delete,
+            tag: p.tag.clone(),
+        }
+    }
+}
+
+impl From<&Server> for SeedServer {
+    fn from(s: &Server) -> Self {
+        SeedServer {
+            id: Some(s.id.clone()),
+            name: s.name.clone(),
+            project_id: s.project_id.clone(),
+            user_id: Some(s.user_id.clone()),
+            vm_state: s.vm_state.clone(),
+            task_state: s.task_state.clone().unwrap_or_default(),
+            locked: s.locked,
+            launched: s.launched,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -118,6 +244,27 @@ pub enum SeedError {
 }
 
 impl SeedDocument {
+    /// Everything `world` holds, in the seed format (instance actions and
+    /// tokens are history, not state, and are left out).
+    pub fn from_world(world: &World) -> Self {
+        let mut servers: Vec<&Server> = world.servers().collect();
+        servers.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut subnets: Vec<&Subnet> = world.subnets().collect();
+        subnets.sort_by(|a, b| (&a.network_id, &a.id).cmp(&(&b.network_id, &b.id)));
+        let mut ports: Vec<&Port> = world.ports().collect();
+        ports.sort_by_key(|p| p.seq);
+        SeedDocument {
+            networks: world.networks().map(SeedNetwork::from).collect(),
+            subnets: world
+                .networks()
+                .flat_map(|n| world.subnets_of(&n.id))
+                .map(SeedSubnet::from)
+                .collect(),
+            ports: ports.into_iter().map(SeedPort::from).collect(),
+            servers: servers.into_iter().map(SeedServer::from).collect(),
+        }
+    }
+
     pub fn from_toml(text: &str) -> Result<Self, SeedError> {
         toml::from_str(text).map_err(|e| SeedError::Syntax(e.to_string()))
     }
@@ -131,9 +278,20 @@ impl SeedDocument {
     }
 
     /// Validate everything, then describe the world as changes, in the
-    /// order a store can apply them.
+    /// order a store can apply them (random ids where none are given).
     pub fn into_changes(self) -> Result<Vec<Change>, SeedError> {
-        let mut builder = Builder::default();
+        self.into_changes_with(&IdSource::random())
+    }
+
+    /// As [`Self::into_changes`], new ids from `ids`.
+    pub fn into_changes_with(self, ids: &IdSource) -> Result<Vec<Change>, SeedError> {
+        self.changes_over(&World::default(), ids)
+    }
+
+    /// The changes that add this document to `world`: entries may refer to
+    /// what `world` holds; an id it already holds is an error.
+    pub fn changes_over(self, world: &World, ids: &IdSource) -> Result<Vec<Change>, SeedError> {
+        let mut builder = Builder::over(world, ids);
         for (i, s) in self.servers.into_iter().enumerate() {
             builder.server(i, s)?;
         }
@@ -150,8 +308,8 @@ impl SeedDocument {
     }
 }
 
-#[derive(Default)]
-struct Builder {
+struct Builder<'a> {
+    ids: &'a IdSource,
     changes: Vec<Change>,
     servers: HashSet<String>,
     networks: HashSet<String>,
@@ -187,20 +345,71 @@ fn check_id(
     index: usize,
     id: &Option<String>,
     seen: &HashSet<String>,
+    ids: &IdSource,
 ) -> Result<String, SeedError> {
     match id {
         Some(id) if id.is_empty() => fail(kind, index, Some(id), "id must not be empty"),
         Some(id) if seen.contains(id) => fail(kind, index, Some(id), "duplicate id"),
+        Some(id) if id.len() > 255 || id.chars().any(|c| c.is_control() || c == '/') => fail(
+            kind,
+            index,
+            Some(id),
+            "id must be at most 255 characters, without '/' or control characters",
+        ),
         Some(id) => Ok(id.clone()),
-        None => Ok(new_uuid()),
+        None => Ok(ids.uuid()),
     }
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
+    /// A builder that knows everything `world` holds.
+    fn over(world: &World, ids: &'a IdSource) -> Self {
+        let mut builder = Builder {
+            ids,
+            changes: Vec::new(),
+            servers: world.servers().map(|s| s.id.clone()).collect(),
+            networks: world.networks().map(|n| n.id.clone()).collect(),
+            subnets: world.subnets().map(|s| (s.id.clone(), s.clone())).collect(),
+            subnets_by_network: HashMap::new(),
+            ports: HashSet::new(),
+            used_ips: HashMap::new(),
+            macs: HashSet::new(),
+            next_seq: 0,
+        };
+        for network in world.networks() {
+            builder.subnets_by_network.insert(
+                network.id.clone(),
+                world
+                    .subnets_of(&network.id)
+                    .map(|s| s.id.clone())
+                    .collect(),
+            );
+        }
+        for port in world.ports() {
+            builder.ports.insert(port.id.clone());
+            builder.macs.insert(port.mac_address.clone());
+            builder.next_seq = builder.next_seq.max(port.seq + 1);
+            for ip in &port.fixed_ips {
+                builder
+                    .used_ips
+                    .entry(ip.subnet_id.clone())
+                    .or_default()
+                    .insert(ip.ip_address);
+            }
+        }
+        for action in world.all_actions() {
+            builder.next_seq = builder.next_seq.max(action.seq + 1);
+        }
+        builder
+    }
+
     fn server(&mut self, i: usize, s: SeedServer) -> Result<(), SeedError> {
-        let id = check_id("servers", i, &s.id, &self.servers)?;
+        let id = check_id("servers", i, &s.id, &self.servers, self.ids)?;
         if s.project_id.is_empty() {
             return fail("servers", i, Some(&id), "project_id must not be empty");
+        }
+        if let Err(problem) = check_vm_state(&s.vm_state).and(check_task_state(&s.task_state)) {
+            return fail("servers", i, Some(&id), problem);
         }
         self.servers.insert(id.clone());
         self.changes.push(Change::PutServer(Server {
@@ -217,7 +426,7 @@ impl Builder {
     }
 
     fn network(&mut self, i: usize, n: SeedNetwork) -> Result<(), SeedError> {
-        let id = check_id("networks", i, &n.id, &self.networks)?;
+        let id = check_id("networks", i, &n.id, &self.networks, self.ids)?;
         if n.project_id.is_empty() {
             return fail("networks", i, Some(&id), "project_id must not be empty");
         }
@@ -235,7 +444,7 @@ impl Builder {
 
     fn subnet(&mut self, i: usize, s: SeedSubnet) -> Result<(), SeedError> {
         let known: HashSet<String> = self.subnets.keys().cloned().collect();
-        let id = check_id("subnets", i, &s.id, &known)?;
+        let id = check_id("subnets", i, &s.id, &known, self.ids)?;
         let bad = |problem: String| fail("subnets", i, Some(&id), problem);
         if !self.networks.contains(&s.network_id) {
             return bad(format!(
@@ -249,12 +458,28 @@ impl Builder {
         };
         let cidr = cidr.trunc();
         let gateway = match s.gateway_ip {
-            Some(g) if !cidr.contains(&g) => {
-                return bad(format!("gateway_ip {g} is outside {cidr}"))
-            }
-            Some(g) => Some(g),
             None => ipam::default_gateway(cidr),
+            Some(None) => None,
+            Some(Some(g)) if g.is_empty() => None,
+            Some(Some(g)) => match g.parse::<IpAddr>() {
+                Ok(g) if cidr.contains(&g) => Some(g),
+                Ok(g) => return bad(format!("gateway_ip {g} is outside {cidr}")),
+                Err(_) => return bad(format!("gateway_ip '{g}' is not an IP address")),
+            },
         };
+        let overlaps = self
+            .subnets_by_network
+            .get(&s.network_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|other| self.subnets.get(other))
+            .find(|other| other.cidr.contains(&cidr) || cidr.contains(&other.cidr));
+        if let Some(other) = overlaps {
+            return bad(format!(
+                "cidr {cidr} overlaps subnet {} ({}) of network {}",
+                other.id, other.cidr, s.network_id
+            ));
+        }
         let allocation_pools = match s.allocation_pools {
             None => ipam::default_pools(cidr, gateway),
             Some(pools) => {
@@ -268,6 +493,24 @@ impl Builder {
                             "allocation pool {}-{} is not a range inside {cidr}",
                             pool.start, pool.end
                         ));
+                    }
+                    let range = pool.start..=pool.end;
+                    if let Some(g) = gateway.filter(|g| range.contains(g)) {
+                        return bad(format!(
+                            "allocation pool {}-{} holds the gateway {g}",
+                            pool.start, pool.end
+                        ));
+                    }
+                    let edges = cidr.prefix_len() + 1 < cidr.max_prefix_len();
+                    if edges && cidr.addr().is_ipv4() {
+                        for edge in [cidr.network(), cidr.broadcast()] {
+                            if range.contains(&edge) {
+                                return bad(format!(
+                                    "allocation pool {}-{} holds {edge}, the network or broadcast address",
+                                    pool.start, pool.end
+                                ));
+                            }
+                        }
                     }
                     out.push(IpRange {
                         start: pool.start,
@@ -294,7 +537,7 @@ impl Builder {
     }
 
     fn port(&mut self, i: usize, p: SeedPort) -> Result<(), SeedError> {
-        let id = check_id("ports", i, &p.id, &self.ports)?;
+        let id = check_id("ports", i, &p.id, &self.ports, self.ids)?;
         let bad = |problem: String| fail::<()>("ports", i, Some(&id), problem);
         if !self.networks.contains(&p.network_id) {
             return bad(format!(
@@ -314,7 +557,7 @@ impl Builder {
                 None => return bad(format!("mac_address '{mac}' is not a MAC address")),
             },
             None => loop {
-                let mac = ipam::random_mac();
+                let mac = self.ids.mac();
                 if !self.macs.contains(&mac) {
                     break mac;
                 }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::app::{build_router, AppState};
+use crate::app::{build_router, AppOptions, AppState};
 use crate::config::{AuthMode, Config, StoreKind};
+use crate::domain::ids::IdSource;
 use crate::domain::Policy;
 use crate::identity::Identity;
 use crate::keystone::Keystone;
@@ -53,13 +54,19 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
             Arc::new(store)
         }
     };
-    let cloud = Cloud::open(store)
+    let ids = match config.deterministic {
+        Some(seed) => IdSource::seeded(seed),
+        None => IdSource::random(),
+    };
+    let cloud = Cloud::open_with(store, ids)
         .await
         .map_err(|e| format!("cannot load state: {e}"))?;
+    let mut seed = Vec::new();
     if let Some(path) = &config.seed {
         let changes = SeedDocument::from_file(path)
-            .and_then(SeedDocument::into_changes)
+            .and_then(|document| document.into_changes_with(cloud.ids()))
             .map_err(|e| e.to_string())?;
+        seed = changes.clone();
         let count = changes.len();
         let applied = cloud
             .seed_if_empty(changes)
@@ -71,10 +78,17 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
             tracing::info!(seed = %path.display(), "store already holds state; seed not applied");
         }
     }
-    Ok(match keystone {
+    let options = AppOptions {
+        control_plane: config.control_plane,
+        port_activation_delay: config.port_activation_delay,
+        port_initial_status: config.port_initial_status.as_str(),
+        seed: Arc::new(seed),
+    };
+    let state = match keystone {
         Some(keystone) => AppState::with_keystone(cloud, policy, keystone),
         None => AppState::with(cloud, config.auth, policy, identity),
-    })
+    };
+    Ok(state.with_options(options))
 }
 
 /// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::RwLock;
 
+use crate::domain::ids::IdSource;
 use crate::domain::world::Txn;
 use crate::domain::{Change, World};
 use crate::store::{Store, StoreError};
@@ -19,11 +20,17 @@ struct Guarded {
 pub struct Cloud {
     state: RwLock<Guarded>,
     store: Arc<dyn Store>,
+    ids: IdSource,
 }
 
 impl Cloud {
-    /// Load the store's state.
+    /// Load the store's state; random ids.
     pub async fn open(store: Arc<dyn Store>) -> Result<Self, StoreError> {
+        Self::open_with(store, IdSource::random()).await
+    }
+
+    /// Load the store's state; new ids from `ids`.
+    pub async fn open_with(store: Arc<dyn Store>, ids: IdSource) -> Result<Self, StoreError> {
         let world = store.load().await?;
         Ok(Cloud {
             state: RwLock::new(Guarded {
@@ -31,7 +38,13 @@ impl Cloud {
                 generation: 0,
             }),
             store,
+            ids,
         })
+    }
+
+    /// Where new ids come from.
+    pub fn ids(&self) -> &IdSource {
+        &self.ids
     }
 
     pub fn store_name(&self) -> &'static str {
@@ -50,7 +63,7 @@ impl Cloud {
     pub async fn write<R>(&self, f: impl FnOnce(&mut Txn) -> R) -> Result<R, StoreError> {
         let (result, ack, generation) = {
             let mut guard = self.state.write().await;
-            let mut txn = guard.world.txn();
+            let mut txn = guard.world.txn(&self.ids);
             let result = f(&mut txn);
             let changes = txn.into_changes();
             // Submitted under the lock, so the store sees batches in the

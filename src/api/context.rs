@@ -5,6 +5,7 @@ use axum::http::HeaderValue;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::domain::ids::IdSource;
 use crate::domain::{ApiVersion, Caller};
 use crate::error::Fault;
 
@@ -14,19 +15,14 @@ use crate::error::Fault;
 pub struct RequestId(pub HeaderValue);
 
 impl RequestId {
-    pub fn new() -> Self {
-        let id = crate::domain::ids::new_request_id();
-        RequestId(HeaderValue::from_maybe_shared(bytes::Bytes::from(id)).expect("ascii"))
+    pub fn generate(ids: &IdSource) -> Self {
+        RequestId(
+            HeaderValue::from_maybe_shared(bytes::Bytes::from(ids.request_id())).expect("ascii"),
+        )
     }
 
     pub fn as_str(&self) -> &str {
         self.0.to_str().unwrap_or_default()
-    }
-}
-
-impl Default for RequestId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -15,6 +15,11 @@ pub const COMPUTE_JSON_CONTENT_TYPE: &str = "application/vnd.openstack.compute+j
 
 /// `{"<faultName>": {"code": N, "message": "..."}}`.
 pub fn fault_response(status: u16, message: &str) -> Response {
+    named_fault_response(fault_name(status), status, message)
+}
+
+/// The fault envelope under any name (injected faults choose theirs).
+pub fn named_fault_response(name: &str, status: u16, message: &str) -> Response {
     #[derive(Serialize)]
     struct Inner<'a> {
         code: u16,
@@ -22,7 +27,7 @@ pub fn fault_response(status: u16, message: &str) -> Response {
     }
     let mut envelope = std::collections::BTreeMap::new();
     envelope.insert(
-        fault_name(status),
+        name,
         Inner {
             code: status,
             message,

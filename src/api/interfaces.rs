@@ -158,12 +158,16 @@ pub async fn attach_interface(
         request_id: ctx.request_id.as_str(),
         now: model::now(),
         host: &app.host,
+        attached_status: app.options.attached_status(),
     };
     let attached = app
         .cloud
         .write(|txn| ops::attach_interface(txn, &op, &path.server_id, &request))
         .await
         .map_err(|e| Fault::Internal(format!("porthole.StoreError: {e}")))??;
+    if !app.options.port_activation_delay.is_zero() {
+        schedule_activation(&app, &attached.port);
+    }
     // Nova answers with its own show of the new attachment, checks included.
     check_query(&ctx, query.as_deref())?;
     if !ctx
@@ -178,6 +182,23 @@ pub async fn attach_interface(
     Ok(json_response(StatusCode::OK, to_json(&body)))
 }
 
+/// Turn a newly attached port `ACTIVE` after the configured delay, as
+/// Neutron does once the port is wired (unless it was detached meanwhile).
+fn schedule_activation(app: &AppState, port: &model::Port) {
+    let app = app.clone();
+    let (server_id, port_id, from) = (port.device_id.clone(), port.id.clone(), port.status.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(app.options.port_activation_delay).await;
+        let activated = app
+            .cloud
+            .write(|txn| ops::activate_port(txn, &server_id, &port_id, &from))
+            .await;
+        if let Err(error) = activated {
+            tracing::error!(%error, port_id, "could not activate a port");
+        }
+    });
+}
+
 pub async fn detach_interface(
     State(app): State<AppState>,
     ctx: ApiContext,
@@ -189,6 +210,7 @@ pub async fn detach_interface(
         request_id: ctx.request_id.as_str(),
         now: model::now(),
         host: &app.host,
+        attached_status: app.options.attached_status(),
     };
     app.cloud
         .write(|txn| ops::detach_interface(txn, &op, &path.server_id, &path.port_id))

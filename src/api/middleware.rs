@@ -40,7 +40,11 @@ fn in_api_pipeline(path: &str) -> bool {
 }
 
 /// Request ids on every API response, and one log line per request.
-pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
+pub async fn request_id_and_log(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     if request.uri().path().contains("//") {
@@ -56,7 +60,7 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
         return StatusCode::OK.into_response();
     }
     let request_id = in_api.then(|| {
-        let id = RequestId::new();
+        let id = RequestId::generate(state.cloud.ids());
         request.extensions_mut().insert(id.clone());
         id
     });
@@ -182,7 +186,7 @@ fn url_project(request: &Request) -> Option<String> {
 
 /// keystonemiddleware: the token's identity in `builtin` and `keystone`
 /// modes (`None` in `noauth`), or the 401 / 503 it answers itself.
-async fn authenticate(
+pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<std::sync::Arc<crate::domain::identity::Token>>, Response> {
@@ -278,7 +282,7 @@ pub async fn compute_api(
             .extensions()
             .get::<RequestId>()
             .cloned()
-            .unwrap_or_else(RequestId::new);
+            .unwrap_or_else(|| RequestId::generate(state.cloud.ids()));
         let (caller, token_project) = match token_caller {
             Some(token) => (
                 Caller::new(

@@ -2,8 +2,10 @@
 
 pub mod auth;
 pub mod context;
+pub mod control;
 pub mod fault;
 pub mod identity;
+pub mod injection;
 pub mod instance_actions;
 pub mod interfaces;
 pub mod json;

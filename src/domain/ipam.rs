@@ -112,15 +112,6 @@ pub fn first_free(subnet: &Subnet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
     None
 }
 
-/// A random MAC under OpenStack's `fa:16:3e` base.
-pub fn random_mac() -> String {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    format!(
-        "fa:16:3e:{:02x}:{:02x}:{:02x}",
-        bytes[0], bytes[1], bytes[2]
-    )
-}
-
 /// A MAC as six `:`-separated hex pairs, normalised to lower case.
 pub fn normalize_mac(value: &str) -> Option<String> {
     let parts: Vec<&str> = value.split(':').collect();
@@ -224,7 +215,7 @@ mod tests {
 
     #[test]
     fn macs() {
-        let mac = random_mac();
+        let mac = crate::domain::ids::IdSource::random().mac();
         assert!(mac.starts_with("fa:16:3e:") && normalize_mac(&mac).is_some());
         assert_eq!(
             normalize_mac("FA:16:3E:00:00:0A").as_deref(),

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::caller::{Caller, Operation};
-use super::ids::{is_uuid_like, new_uuid};
+use super::ids::is_uuid_like;
 use super::ipam;
 use super::model::*;
 use super::world::{Change, Txn, World};
@@ -17,6 +17,9 @@ pub struct OpContext<'a> {
     pub now: Timestamp,
     /// The compute host name reported on instance-action events.
     pub host: &'a str,
+    /// A newly bound port's status: `ACTIVE`, or `DOWN`/`BUILD` until a
+    /// delayed activation (the control plane's port transitions).
+    pub attached_status: &'a str,
 }
 
 /// An attach request after schema validation.
@@ -250,7 +253,7 @@ fn attach_on_host(
         let mut port = port.clone();
         port.device_id = server.id.clone();
         port.device_owner = DEVICE_OWNER.to_owned();
-        port.status = "ACTIVE".to_owned();
+        port.status = ctx.attached_status.to_owned();
         port.preserve_on_delete = true;
         port.tag = request.tag.clone();
         txn.put(Change::PutPort(port.clone()));
@@ -318,21 +321,21 @@ fn attach_on_host(
         }
     };
     let mac_address = loop {
-        let mac = ipam::random_mac();
+        let mac = txn.ids().mac();
         if !world.mac_in_use(&mac) {
             break mac;
         }
     };
     let network_id = network.id.clone();
     let port = Port {
-        id: new_uuid(),
+        id: txn.ids().uuid(),
         network_id,
         project_id: server.project_id.clone(),
         mac_address,
         fixed_ips: fixed_ip.into_iter().collect(),
         device_id: server.id.clone(),
         device_owner: DEVICE_OWNER.to_owned(),
-        status: "ACTIVE".to_owned(),
+        status: ctx.attached_status.to_owned(),
         preserve_on_delete: false,
         tag: request.tag.clone(),
         seq: txn.next_seq(),
@@ -360,12 +363,7 @@ pub fn detach_interface(
         .cloned();
     let outcome = match attached {
         Some(port) if port.preserve_on_delete => {
-            let mut port = port;
-            port.device_id.clear();
-            port.device_owner.clear();
-            port.status = "DOWN".to_owned();
-            port.tag = None;
-            txn.put(Change::PutPort(port));
+            txn.put(Change::PutPort(unbound(port)));
             Ok(())
         }
         Some(port) => {
@@ -406,4 +404,80 @@ pub fn show_instance_action<'w>(
         .ok_or_else(|| Fault::InstanceActionNotFound {
             request_id: request_id.to_owned(),
         })
+}
+
+/// The control plane's server changes (`PATCH /_porthole/servers/{id}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerPatch {
+    pub name: Option<String>,
+    pub vm_state: Option<String>,
+    /// `Some(None)`: no task.
+    pub task_state: Option<Option<String>>,
+    pub locked: Option<bool>,
+    pub launched: Option<bool>,
+}
+
+/// Apply `patch` to a server; `None` when there is no such server.
+pub fn patch_server(txn: &mut Txn, server_id: &str, patch: ServerPatch) -> Option<Server> {
+    let mut server = txn.world().server(server_id)?.clone();
+    if let Some(name) = patch.name {
+        server.name = name;
+    }
+    if let Some(vm_state) = patch.vm_state {
+        server.vm_state = vm_state;
+    }
+    if let Some(task_state) = patch.task_state {
+        server.task_state = task_state;
+    }
+    if let Some(locked) = patch.locked {
+        server.locked = locked;
+    }
+    if let Some(launched) = patch.launched {
+        server.launched = launched;
+    }
+    txn.put(Change::PutServer(server.clone()));
+    Some(server)
+}
+
+/// Delete a server: its ports are detached as a detach would (ports given
+/// by the user kept and unbound, the compute service's own deleted), and its
+/// instance actions go with it. Whether it existed.
+pub fn delete_server(txn: &mut Txn, server_id: &str) -> bool {
+    if txn.world().server(server_id).is_none() {
+        return false;
+    }
+    let ports: Vec<Port> = txn.world().ports_of_device(server_id).cloned().collect();
+    for port in ports {
+        if port.preserve_on_delete {
+            txn.put(Change::PutPort(unbound(port)));
+        } else {
+            txn.put(Change::DeletePort(port.id));
+        }
+    }
+    txn.put(Change::DeleteServer(server_id.to_owned()));
+    true
+}
+
+/// A port detached from its device.
+fn unbound(mut port: Port) -> Port {
+    port.device_id.clear();
+    port.device_owner.clear();
+    port.status = "DOWN".to_owned();
+    port.tag = None;
+    port
+}
+
+/// The end of a delayed port activation: a port still bound to `server_id`
+/// and still in `from_status` turns `ACTIVE`.
+pub fn activate_port(txn: &mut Txn, server_id: &str, port_id: &str, from_status: &str) -> bool {
+    let Some(port) = txn.world().port(port_id) else {
+        return false;
+    };
+    if port.device_id != server_id || port.status != from_status {
+        return false;
+    }
+    let mut port = port.clone();
+    port.status = "ACTIVE".to_owned();
+    txn.put(Change::PutPort(port));
+    true
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::identity::Token;
+use super::ids::IdSource;
 use super::model::*;
 
 /// One durable change; stores apply them in order, idempotently.
@@ -21,6 +22,10 @@ pub enum Change {
     PutToken(Token),
     /// A revoked token.
     DeleteToken(String),
+    /// A server gone, with its instance actions (its ports are changed first).
+    DeleteServer(String),
+    /// Everything but tokens dropped (the control plane's reset).
+    Reset,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -165,6 +170,17 @@ impl World {
             Change::DeleteToken(id) => {
                 self.tokens.remove(&id);
             }
+            Change::DeleteServer(id) => {
+                self.servers.remove(&id);
+                self.actions.remove(&id);
+            }
+            Change::Reset => {
+                let tokens = std::mem::take(&mut self.tokens);
+                *self = World {
+                    tokens,
+                    ..World::default()
+                };
+            }
         }
     }
 
@@ -205,10 +221,12 @@ impl World {
         self.macs.remove(&old.mac_address);
     }
 
-    /// Start a transaction: changes applied now, recorded for the store.
-    pub fn txn(&mut self) -> Txn<'_> {
+    /// Start a transaction: changes applied now, recorded for the store;
+    /// new ids drawn from `ids`.
+    pub fn txn<'w>(&'w mut self, ids: &'w IdSource) -> Txn<'w> {
         Txn {
             world: self,
+            ids,
             changes: Vec::new(),
         }
     }
@@ -266,12 +284,16 @@ impl ServerActions {
 /// A set of mutations applied to the world and recorded for the store.
 pub struct Txn<'w> {
     world: &'w mut World,
+    ids: &'w IdSource,
     changes: Vec<Change>,
 }
 
-impl Txn<'_> {
+impl<'w> Txn<'w> {
     pub fn world(&self) -> &World {
         self.world
+    }
+    pub fn ids(&self) -> &'w IdSource {
+        self.ids
     }
     pub fn next_seq(&mut self) -> u64 {
         let seq = self.world.next_seq;

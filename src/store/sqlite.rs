@@ -282,6 +282,18 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
             tx.prepare_cached("DELETE FROM tokens WHERE id = ?1")?
                 .execute([id])?;
         }
+        Change::DeleteServer(id) => {
+            tx.prepare_cached("DELETE FROM instance_actions WHERE server_id = ?1")?
+                .execute([id])?;
+            tx.prepare_cached("DELETE FROM servers WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Change::Reset => {
+            tx.execute_batch(
+                "DELETE FROM port_fixed_ips; DELETE FROM ports; DELETE FROM subnets;
+                 DELETE FROM networks; DELETE FROM instance_actions; DELETE FROM servers;",
+            )?;
+        }
     }
     Ok(())
 }

@@ -282,6 +282,38 @@ impl TestApp {
         }
     }
 
+    /// The usual world with `options` (its `seed`, what reset returns to,
+    /// set to the usual world) and ids from `ids`.
+    pub async fn with_options(
+        auth: AuthMode,
+        options: porthole::app::AppOptions,
+        ids: porthole::domain::ids::IdSource,
+    ) -> Self {
+        let cloud = Cloud::open_with(std::sync::Arc::new(MemoryStore), ids)
+            .await
+            .expect("store opens");
+        let changes = SeedDocument::from_toml(&seed_toml())
+            .unwrap()
+            .into_changes_with(cloud.ids())
+            .unwrap();
+        cloud
+            .seed_if_empty(changes.clone())
+            .await
+            .expect("seed applies");
+        let identity = (auth == AuthMode::Builtin).then(|| {
+            porthole::identity::Identity::from_config(&porthole::config::default_identity())
+                .expect("identity is valid")
+        });
+        let state = AppState::with(cloud, auth, porthole::domain::Policy::default(), identity)
+            .with_options(porthole::app::AppOptions {
+                seed: std::sync::Arc::new(changes),
+                ..options
+            });
+        TestApp {
+            router: build_router(state),
+        }
+    }
+
     /// An in-memory app seeded with `seed` (TOML) instead of the usual world.
     pub async fn with_seed(seed: &str) -> Self {
         let cloud = Cloud::open(std::sync::Arc::new(MemoryStore))

@@ -1,0 +1,321 @@
+//! The control plane under `/_porthole/`: reset, seed and dump the state,
+//! manage servers, set faults. Admin only (in `noauth`, `X-Roles` decides).
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::auth::noauth_caller;
+use super::injection::FaultRuleRequest;
+use super::interfaces::json_response;
+use super::json::to_json;
+use super::middleware::authenticate;
+use crate::app::AppState;
+use crate::domain::ops::{self, ServerPatch};
+use crate::domain::{Caller, Change, Roles, World};
+use crate::error::Fault;
+use crate::seed::{check_task_state, check_vm_state, SeedDocument, SeedServer};
+use crate::store::StoreError;
+
+/// The policy name a refused control call reports.
+pub const CONTROL_RULE: &str = "porthole:control";
+
+/// Seed documents may be large; the compute API's limit does not apply here.
+const MAX_CONTROL_BODY: usize = 64 * 1024 * 1024;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/_porthole/reset", post(reset))
+        .route("/_porthole/seed", post(seed))
+        .route("/_porthole/state", get(dump_state))
+        .route("/_porthole/servers", post(create_server))
+        .route(
+            "/_porthole/servers/{server_id}",
+            patch(update_server).delete(delete_server),
+        )
+        .route(
+            "/_porthole/faults",
+            post(add_fault).get(list_faults).delete(clear_faults),
+        )
+        .route("/_porthole/faults/{fault_id}", delete(delete_fault))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_CONTROL_BODY))
+        .route_layer(from_fn_with_state(state, require_admin))
+}
+
+/// The caller as the compute API would see it (token or `noauth` headers).
+async fn control_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+    Ok(match authenticate(state, headers).await? {
+        Some(token) => Caller::new(
+            token.user_id.clone(),
+            Some(token.project_id.clone().unwrap_or_default()),
+            Roles::from_names(token.roles.iter().map(String::as_str)),
+            state.policy.clone(),
+        ),
+        None => noauth_caller(headers, None, &state.policy).0,
+    })
+}
+
+/// Nova's `context_is_admin` rule decides.
+async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match control_caller(&state, request.headers()).await {
+        Ok(caller) if caller.is_admin() => next.run(request).await,
+        Ok(_) => Fault::PolicyNotAuthorized(CONTROL_RULE).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+fn store_fault(error: StoreError) -> Fault {
+    Fault::Internal(format!("porthole.StoreError: {error}"))
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Fault> {
+    serde_json::from_slice(body)
+        .map_err(|e| Fault::ControlBadRequest(format!("Malformed request body: {e}")))
+}
+
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    json_response(status, to_json(body))
+}
+
+/// How much the state holds, after a reset or a seed.
+#[derive(Debug, Serialize)]
+pub struct StateCounts {
+    pub servers: usize,
+    pub networks: usize,
+    pub subnets: usize,
+    pub ports: usize,
+}
+
+impl StateCounts {
+    fn of(world: &World) -> Self {
+        StateCounts {
+            servers: world.servers().count(),
+            networks: world.networks().count(),
+            subnets: world.subnets().count(),
+            ports: world.ports().count(),
+        }
+    }
+}
+
+/// `POST /_porthole/reset`: back to the start-up seed (or empty) in one
+/// atomic step; fault rules are cleared too.
+async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
+    let seed = app.options.seed.clone();
+    app.faults.clear();
+    let counts = app
+        .cloud
+        .write(|txn| {
+            txn.put(Change::Reset);
+            for change in seed.iter() {
+                txn.put(change.clone());
+            }
+            StateCounts::of(txn.world())
+        })
+        .await
+        .map_err(store_fault)?;
+    Ok(json(StatusCode::OK, &counts))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedQuery {
+    /// `add` (the default): the document joins the current state;
+    /// `replace`: it becomes the whole state.
+    mode: Option<String>,
+}
+
+/// `POST /_porthole/seed[?mode=add|replace]`: all or nothing.
+async fn seed(
+    State(app): State<AppState>,
+    query: Result<Query<SeedQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    let replace = match query.map(|q| q.0.mode) {
+        Ok(None) => false,
+        Ok(Some(mode)) if mode == "add" => false,
+        Ok(Some(mode)) if mode == "replace" => true,
+        _ => {
+            return Err(Fault::ControlBadRequest(
+                "The query may only be mode=add or mode=replace.".into(),
+            ))
+        }
+    };
+    let document: SeedDocument = parse(&body)?;
+    let counts = app
+        .cloud
+        .write(|txn| {
+            // Checked in full before anything changes.
+            let changes = if replace {
+                document.changes_over(&World::default(), txn.ids())
+            } else {
+                document.changes_over(txn.world(), txn.ids())
+            }
+            .map_err(|e| Fault::ControlBadRequest(e.to_string()))?;
+            if replace {
+                txn.put(Change::Reset);
+            }
+            for change in changes {
+                txn.put(change);
+            }
+            Ok::<_, Fault>(StateCounts::of(txn.world()))
+        })
+        .await
+        .map_err(store_fault)??;
+    Ok(json(StatusCode::OK, &counts))
+}
+
+/// `GET /_porthole/state`: the state as a seed document.
+async fn dump_state(State(app): State<AppState>) -> Response {
+    let body = app
+        .cloud
+        .read(|world| to_json(&SeedDocument::from_world(world)))
+        .await;
+    json_response(StatusCode::OK, body)
+}
+
+/// `POST /_porthole/servers`: a seed `[[servers]]` entry; 201 with the server.
+async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
+    let entry: SeedServer = parse(&body)?;
+    let server = app
+        .cloud
+        .write(|txn| {
+            let document = SeedDocument {
+                servers: vec![entry],
+                ..SeedDocument::default()
+            };
+            let changes = document
+                .changes_over(txn.world(), txn.ids())
+                .map_err(|e| Fault::ControlBadRequest(e.to_string()))?;
+            let mut created = None;
+            for change in changes {
+                if let Change::PutServer(server) = &change {
+                    created = Some(server.clone());
+                }
+                txn.put(change);
+            }
+            created.ok_or_else(|| Fault::Internal("porthole.NoServerCreated".into()))
+        })
+        .await
+        .map_err(store_fault)??;
+    let mut response = json(StatusCode::CREATED, &SeedServer::from(&server));
+    if let Ok(location) = format!("/_porthole/servers/{}", server.id).parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `PATCH /_porthole/servers/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerPatchRequest {
+    name: Option<String>,
+    vm_state: Option<String>,
+    /// `""` or `null`: no task.
+    #[serde(default, deserialize_with = "crate::seed::present")]
+    task_state: Option<Option<String>>,
+    locked: Option<bool>,
+    launched: Option<bool>,
+}
+
+fn server_not_found(server_id: &str) -> Fault {
+    Fault::ControlNotFound(format!("Server {server_id} could not be found."))
+}
+
+async fn update_server(
+    State(app): State<AppState>,
+    Path(server_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    let request: ServerPatchRequest = parse(&body)?;
+    let bad = Fault::ControlBadRequest;
+    if let Some(vm_state) = &request.vm_state {
+        check_vm_state(vm_state).map_err(bad)?;
+    }
+    let task_state = match request.task_state {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(task)) if task.is_empty() => Some(None),
+        Some(Some(task)) => {
+            check_task_state(&task).map_err(bad)?;
+            Some(Some(task))
+        }
+    };
+    let patch = ServerPatch {
+        name: request.name,
+        vm_state: request.vm_state,
+        task_state,
+        locked: request.locked,
+        launched: request.launched,
+    };
+    let server = app
+        .cloud
+        .write(|txn| ops::patch_server(txn, &server_id, patch))
+        .await
+        .map_err(store_fault)?
+        .ok_or_else(|| server_not_found(&server_id))?;
+    Ok(json(StatusCode::OK, &SeedServer::from(&server)))
+}
+
+/// `DELETE /_porthole/servers/{id}`: its ports are detached first.
+async fn delete_server(
+    State(app): State<AppState>,
+    Path(server_id): Path<String>,
+) -> Result<StatusCode, Fault> {
+    let deleted = app
+        .cloud
+        .write(|txn| ops::delete_server(txn, &server_id))
+        .await
+        .map_err(store_fault)?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(server_not_found(&server_id))
+    }
+}
+
+/// `POST /_porthole/faults`: 201 with the rule and its id.
+async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
+    let request: FaultRuleRequest = parse(&body)?;
+    let rule = request
+        .into_rule(app.cloud.ids().uuid())
+        .map_err(Fault::ControlBadRequest)?;
+    app.faults.add(rule.clone());
+    Ok(json(StatusCode::CREATED, &rule))
+}
+
+async fn list_faults(State(app): State<AppState>) -> Response {
+    #[derive(Serialize)]
+    struct Faults {
+        faults: Vec<super::injection::FaultRule>,
+    }
+    json(
+        StatusCode::OK,
+        &Faults {
+            faults: app.faults.list(),
+        },
+    )
+}
+
+async fn clear_faults(State(app): State<AppState>) -> StatusCode {
+    app.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn delete_fault(
+    State(app): State<AppState>,
+    Path(fault_id): Path<String>,
+) -> Result<StatusCode, Fault> {
+    if app.faults.remove(&fault_id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Fault::ControlNotFound(format!(
+            "Fault rule {fault_id} could not be found."
+        )))
+    }
+}
