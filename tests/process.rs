@@ -22,7 +22,7 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
 const APPLIED: &str = "seed applied";
 const NOT_APPLIED: &str = "store already holds state; seed not applied";
 /// Every variable the binary reads, cleared so the caller's environment cannot leak in.
-const PORTHOLE_VARS: [&str; 8] = [
+const PORTHOLE_VARS: [&str; 12] = [
     "PORTHOLE_CONFIG",
     "PORTHOLE_LISTEN",
     "PORTHOLE_STORE",
@@ -31,6 +31,10 @@ const PORTHOLE_VARS: [&str; 8] = [
     "PORTHOLE_AUTH",
     "PORTHOLE_LOG_LEVEL",
     "PORTHOLE_POLICY_FILE",
+    "PORTHOLE_CONTROL_PLANE",
+    "PORTHOLE_PORT_ACTIVATION_DELAY_MS",
+    "PORTHOLE_PORT_INITIAL_STATUS",
+    "PORTHOLE_DETERMINISTIC",
 ];
 
 // ---------------------------------------------------------------------------
@@ -854,4 +858,54 @@ async fn environment_variables_configure_the_server() {
         Api::new(&p).list(SERVER).await,
         json!({"interfaceAttachments": []})
     );
+}
+
+/// `PORTHOLE_DETERMINISTIC`: two fresh runs give the same ids, MACs and
+/// request ids (the seed's generated ids included); a control-plane reset
+/// is as durable as any other change.
+#[tokio::test]
+async fn deterministic_runs_repeat_and_reset_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port without id or MAC: generated at start-up.
+    let seed = write_seed(
+        dir.path(),
+        "seed.toml",
+        &format!(
+            "{}\n[[ports]]\nnetwork_id = \"{NET}\"\nproject_id = \"{PROJECT}\"\n",
+            seed_toml()
+        ),
+    );
+    let run = |data: &str| {
+        let mut launch = Launch::flags(&dir.path().join(data), Some(&seed));
+        std::fs::create_dir_all(&launch.cwd).unwrap();
+        launch.env.push(("PORTHOLE_DETERMINISTIC", "42".into()));
+        launch
+    };
+    let mut outcomes = Vec::new();
+    for data in ["a", "b"] {
+        let mut p = run(data).start().await;
+        let api = Api::new(&p);
+        let state = api.get("/_porthole/state").await;
+        assert_eq!(state.status, 200);
+        let attach = api
+            .post(
+                &interfaces(SERVER),
+                &json!({"interfaceAttachment": {"net_id": NET}}),
+            )
+            .await;
+        assert_eq!(attach.status, 200, "{}", attach.body);
+        let reset = api.post("/_porthole/reset", &json!({})).await;
+        assert_eq!(reset.status, 200, "{}", reset.body);
+        p.kill9();
+        outcomes.push((state.body["ports"].clone(), attach.body, attach.request_id));
+
+        let p = run(data).start().await;
+        assert!(p.output().contains(NOT_APPLIED), "{}", p.output());
+        assert_eq!(
+            Api::new(&p).list(SERVER).await,
+            json!({"interfaceAttachments": []}),
+            "the reset survived the kill"
+        );
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
 }
