@@ -216,6 +216,31 @@ async fn events_by_version_and_role() {
     }
 }
 
+/// `events:details` is checked on its own (after the events rule).
+#[tokio::test]
+async fn event_details_follow_their_own_rule() {
+    let app =
+        TestApp::with_policy("\"os_compute_api:os-instance-actions:events:details\": \"!\"\n")
+            .await;
+    let ids = history(&app).await;
+    let r = app
+        .get_v(&format!("{}/{}", actions(SERVER), ids[2]), "2.84")
+        .await;
+    let event = &r.json()["instanceAction"]["events"][0];
+    assert_eq!(
+        keys(event),
+        [
+            "event",
+            "start_time",
+            "finish_time",
+            "result",
+            "traceback",
+            "host",
+            "hostId"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn rejected_calls_record_nothing() {
     let app = TestApp::new().await;
@@ -327,6 +352,26 @@ async fn paging_and_filters_from_2_58() {
     assert!(r.json().get("links").is_none());
     assert_eq!(
         app.get_v(&format!("{base}?limit=0"), "2.58").await.json(),
+        json!({"instanceActions": []})
+    );
+    // A zero limit answers before the marker is looked up.
+    assert_eq!(
+        app.get_v(&format!("{base}?limit=0&marker=bad"), "2.58")
+            .await
+            .json(),
+        json!({"instanceActions": []})
+    );
+    // The marker is found among all actions, even one a filter leaves out.
+    assert_eq!(
+        app.get_v(
+            &format!(
+                "{base}?changes-since=2999-01-01T00:00:00Z&marker={}",
+                ids[3]
+            ),
+            "2.58"
+        )
+        .await
+        .json(),
         json!({"instanceActions": []})
     );
     assert_eq!(

@@ -67,21 +67,28 @@ pub async fn list_instance_actions(
     app.cloud
         .read(|world| {
             let actions = ops::list_instance_actions(world, &ctx.caller, &path.server_id)?;
+            // Nova's `actions_get`: a zero limit answers before the marker is
+            // looked up; the marker is found among all the server's actions,
+            // and the page holds the filtered actions older than it.
+            let marker_seq = match &query.marker {
+                Some(_) if query.limit == Some(0) => None,
+                Some(marker) => Some(
+                    world
+                        .action(&path.server_id, marker)
+                        .map(|a| a.seq)
+                        // Nova's message names no marker: its format string is given `None`.
+                        .ok_or_else(|| {
+                            Fault::Validation("Marker None could not be found.".to_owned())
+                        })?,
+                ),
+                None => None,
+            };
             let mut actions: Vec<&InstanceAction> = actions
                 .into_iter()
+                .filter(|a| marker_seq.is_none_or(|seq| a.seq < seq))
                 .filter(|a| query.changes_since.is_none_or(|t| a.updated_at >= t))
                 .filter(|a| query.changes_before.is_none_or(|t| a.updated_at <= t))
                 .collect();
-            if let Some(marker) = &query.marker {
-                // Nova's message names no marker: its format string is given `None`.
-                let at = actions
-                    .iter()
-                    .position(|a| &a.request_id == marker)
-                    .ok_or_else(|| {
-                        Fault::Validation("Marker None could not be found.".to_owned())
-                    })?;
-                actions.drain(..=at);
-            }
             if let Some(limit) = query.limit {
                 actions.truncate(limit);
             }
@@ -157,6 +164,12 @@ pub async fn show_instance_action(
             let admin = ctx
                 .caller
                 .may(Operation::ShowInstanceActionEvents, server_project);
+            // From 2.84, with the events rule, as `events:details` allows.
+            let details = admin
+                && version >= ApiVersion::EVENT_DETAILS
+                && ctx
+                    .caller
+                    .may(Operation::ShowInstanceActionEventDetails, server_project);
             let mut out = action_summary(action, version);
             if admin || version >= ApiVersion::EVENTS_FOR_ALL {
                 let events: Vec<Value> = action
@@ -177,7 +190,7 @@ pub async fn show_instance_action(
                             }
                             event.insert("hostId".into(), host_id(server_project, &e.host).into());
                         }
-                        if version >= ApiVersion::EVENT_DETAILS && admin {
+                        if details {
                             event.insert("details".into(), e.details.clone().into());
                         }
                         Value::Object(event)

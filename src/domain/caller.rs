@@ -64,6 +64,7 @@ pub enum Operation {
     ListInstanceActions,
     ShowInstanceAction,
     ShowInstanceActionEvents,
+    ShowInstanceActionEventDetails,
     AttachExternalNetwork,
 }
 
@@ -78,6 +79,9 @@ impl Operation {
             Operation::ListInstanceActions => "os_compute_api:os-instance-actions:list",
             Operation::ShowInstanceAction => "os_compute_api:os-instance-actions:show",
             Operation::ShowInstanceActionEvents => "os_compute_api:os-instance-actions:events",
+            Operation::ShowInstanceActionEventDetails => {
+                "os_compute_api:os-instance-actions:events:details"
+            }
             Operation::AttachExternalNetwork => super::policy::ATTACH_EXTERNAL_NETWORK,
         }
     }

@@ -314,6 +314,15 @@ impl TestApp {
         }
     }
 
+    /// The usual world in `noauth` mode under a policy file (YAML).
+    pub async fn with_policy(policy: &str) -> Self {
+        let cloud = seeded_cloud(std::sync::Arc::new(MemoryStore)).await;
+        let policy = porthole::domain::Policy::from_yaml(policy).expect("policy parses");
+        TestApp {
+            router: build_router(AppState::with(cloud, AuthMode::Noauth, policy, None)),
+        }
+    }
+
     /// An in-memory app seeded with `seed` (TOML) instead of the usual world.
     pub async fn with_seed(seed: &str) -> Self {
         let cloud = Cloud::open(std::sync::Arc::new(MemoryStore))
