@@ -909,3 +909,58 @@ async fn deterministic_runs_repeat_and_reset_is_durable() {
     }
     assert_eq!(outcomes[0], outcomes[1]);
 }
+
+/// SIGTERM under load: calls in flight (held back by a delay-only fault
+/// rule) finish with 200, new connections are refused, and the exit is clean.
+#[tokio::test]
+async fn sigterm_under_load_finishes_in_flight_calls_and_refuses_new_ones() {
+    const IN_FLIGHT: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let seed = write_seed(dir.path(), "seed.toml", &seed_toml());
+    let mut p = Launch::flags(dir.path(), Some(&seed))
+        .arg("--store")
+        .arg("memory")
+        .start()
+        .await;
+    let api = Api::new(&p);
+    let rule = api
+        .post(
+            "/_porthole/faults",
+            &json!({"operation": "list", "delay_ms": 1500}),
+        )
+        .await;
+    assert_eq!(rule.status, 201, "{}", rule.body);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..IN_FLIGHT {
+        // One client each: one connection each.
+        let (client, url) = (client(), format!("{}{}", p.base(), interfaces(SERVER)));
+        tasks.spawn(async move {
+            let response = client.get(url).send().await.expect("in-flight call");
+            (
+                response.status().as_u16(),
+                response.text().await.expect("body"),
+            )
+        });
+    }
+    // Let every call reach the server and start its delay.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    p.sigterm();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = client()
+        .get(format!("{}{}", p.base(), interfaces(SERVER)))
+        .send()
+        .await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.is_connect()),
+        "a new connection was served during shutdown: {refused:?}"
+    );
+    while let Some(result) = tasks.join_next().await {
+        let (status, body) = result.expect("task");
+        assert_eq!(
+            (status, body.as_str()),
+            (200, r#"{"interfaceAttachments": []}"#)
+        );
+    }
+    let status = p.wait_exit();
+    assert!(status.success(), "{status}:\n{}", p.output());
+}
