@@ -12,7 +12,7 @@ use axum::Router;
 
 use crate::api::fault::not_found_page;
 use crate::api::identity as identity_api;
-use crate::api::{instance_actions, interfaces, middleware, versions};
+use crate::api::{instance_actions, interfaces, middleware, openapi, versions};
 use crate::config::AuthMode;
 use crate::domain::Policy;
 use crate::identity::Identity;
@@ -76,8 +76,9 @@ impl Deref for AppState {
     }
 }
 
-/// The compute routes, each in both URL forms.
-fn compute_routes() -> Router<AppState> {
+/// The compute routes, each in both URL forms (public for `tests/openapi.rs`,
+/// which checks each is documented).
+pub fn compute_routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/v2.1", any(versions::v21))
         .route("/v2.1/", any(versions::v21))
@@ -159,6 +160,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/", any(versions::root))
         .route("/v2", any(versions::v20))
         .route("/v2/", any(versions::v20))
+        .route("/openapi.json", get(openapi::openapi_json))
         .merge(compute)
         .fallback(fallback)
         .method_not_allowed_fallback(|request: Request| async move {
