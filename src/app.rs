@@ -13,7 +13,7 @@ use axum::Router;
 use crate::api::fault::not_found_page;
 use crate::api::identity as identity_api;
 use crate::api::injection::FaultRules;
-use crate::api::{control, injection, instance_actions, interfaces, middleware, versions};
+use crate::api::{control, injection, instance_actions, interfaces, middleware, openapi, versions};
 use crate::config::AuthMode;
 use crate::domain::Policy;
 use crate::identity::Identity;
@@ -128,8 +128,9 @@ impl Deref for AppState {
     }
 }
 
-/// The compute routes, each in both URL forms.
-fn compute_routes() -> Router<AppState> {
+/// The compute routes, each in both URL forms (public for `tests/openapi.rs`,
+/// which checks each is documented).
+pub fn compute_routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/v2.1", any(versions::v21))
         .route("/v2.1/", any(versions::v21))
@@ -215,6 +216,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/", any(versions::root))
         .route("/v2", any(versions::v20))
         .route("/v2/", any(versions::v20))
+        .route("/openapi.json", get(openapi::openapi_json))
         .merge(compute)
         .fallback(fallback)
         .method_not_allowed_fallback(|request: Request| async move {

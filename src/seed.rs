@@ -13,7 +13,8 @@ use crate::domain::ipam;
 use crate::domain::ops::DEVICE_OWNER;
 use crate::domain::*;
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// A seed document: the seed file's format (TOML), or JSON on the control plane.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedDocument {
     #[serde(default)]
@@ -26,7 +27,7 @@ pub struct SeedDocument {
     pub servers: Vec<SeedServer>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedNetwork {
     pub id: Option<String>,
@@ -41,14 +42,16 @@ pub struct SeedNetwork {
     pub port_security_enabled: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedPool {
+    #[schema(value_type = String, example = "192.168.1.2")]
     pub start: IpAddr,
+    #[schema(value_type = String, example = "192.168.1.254")]
     pub end: IpAddr,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedSubnet {
     pub id: Option<String>,
@@ -56,18 +59,20 @@ pub struct SeedSubnet {
     pub cidr: String,
     /// Absent: the subnet's first address; `null` or `""`: no gateway.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "192.168.1.1")]
     pub gateway_ip: Option<Option<String>>,
     pub allocation_pools: Option<Vec<SeedPool>>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedFixedIp {
     pub subnet_id: Option<String>,
+    #[schema(value_type = Option<String>, example = "192.168.1.5")]
     pub ip_address: Option<IpAddr>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedPort {
     pub id: Option<String>,
@@ -84,7 +89,7 @@ pub struct SeedPort {
     pub tag: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedServer {
     pub id: Option<String>,

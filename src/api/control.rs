@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::auth::noauth_caller;
-use super::injection::FaultRuleRequest;
+use super::injection::{FaultRule, FaultRuleRequest};
 use super::interfaces::json_response;
 use super::json::to_json;
 use super::middleware::authenticate;
@@ -84,7 +84,7 @@ fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
 }
 
 /// How much the state holds, after a reset or a seed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StateCounts {
     pub servers: usize,
     pub networks: usize,
@@ -103,9 +103,20 @@ impl StateCounts {
     }
 }
 
-/// `POST /_porthole/reset`: back to the start-up seed (or empty) in one
-/// atomic step; fault rules are cleared too.
-async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
+/// Back to the start-up seed.
+///
+/// One atomic, durable step; fault rules are cleared too.
+#[utoipa::path(
+    post,
+    path = "/_porthole/reset",
+    tag = "control",
+    responses(
+        (status = 200, description = "What the state now holds.", body = StateCounts),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
     let seed = app.options.seed.clone();
     app.faults.clear();
     let counts = app
@@ -122,16 +133,32 @@ async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
     Ok(json(StatusCode::OK, &counts))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct SeedQuery {
+#[into_params(parameter_in = Query)]
+pub struct SeedQuery {
     /// `add` (the default): the document joins the current state;
     /// `replace`: it becomes the whole state.
-    mode: Option<String>,
+    pub mode: Option<String>,
 }
 
-/// `POST /_porthole/seed[?mode=add|replace]`: all or nothing.
-async fn seed(
+/// Apply a seed document (the seed file's format, as JSON).
+///
+/// All or nothing: checked in full before anything changes.
+#[utoipa::path(
+    post,
+    path = "/_porthole/seed",
+    tag = "control",
+    params(SeedQuery),
+    request_body = SeedDocument,
+    responses(
+        (status = 200, description = "What the state now holds.", body = StateCounts),
+        (status = 400, description = "Malformed body or a bad entry, named.", body = crate::api::openapi::NovaFault),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn seed(
     State(app): State<AppState>,
     query: Result<Query<SeedQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
@@ -170,8 +197,20 @@ async fn seed(
     Ok(json(StatusCode::OK, &counts))
 }
 
-/// `GET /_porthole/state`: the state as a seed document.
-async fn dump_state(State(app): State<AppState>) -> Response {
+/// The whole state in the seed format.
+///
+/// `POST /_porthole/seed?mode=replace` with it reproduces the state.
+#[utoipa::path(
+    get,
+    path = "/_porthole/state",
+    tag = "control",
+    responses(
+        (status = 200, description = "The state.", body = SeedDocument),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn dump_state(State(app): State<AppState>) -> Response {
     let body = app
         .cloud
         .read(|world| to_json(&SeedDocument::from_world(world)))
@@ -179,8 +218,20 @@ async fn dump_state(State(app): State<AppState>) -> Response {
     json_response(StatusCode::OK, body)
 }
 
-/// `POST /_porthole/servers`: a seed `[[servers]]` entry; 201 with the server.
-async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
+/// Create a server from a seed `[[servers]]` entry.
+#[utoipa::path(
+    post,
+    path = "/_porthole/servers",
+    tag = "control",
+    request_body = SeedServer,
+    responses(
+        (status = 201, description = "The server, with `Location`.", body = SeedServer),
+        (status = 400, description = "Malformed body, bad field or duplicate id.", body = crate::api::openapi::NovaFault),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
     let entry: SeedServer = parse(&body)?;
     let server = app
         .cloud
@@ -211,23 +262,39 @@ async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<Respo
 }
 
 /// `PATCH /_porthole/servers/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ServerPatchRequest {
-    name: Option<String>,
-    vm_state: Option<String>,
+pub struct ServerPatchRequest {
+    pub name: Option<String>,
+    pub vm_state: Option<String>,
     /// `""` or `null`: no task.
     #[serde(default, deserialize_with = "crate::seed::present")]
-    task_state: Option<Option<String>>,
-    locked: Option<bool>,
-    launched: Option<bool>,
+    #[schema(value_type = Option<String>)]
+    pub task_state: Option<Option<String>>,
+    pub locked: Option<bool>,
+    pub launched: Option<bool>,
 }
 
 fn server_not_found(server_id: &str) -> Fault {
     Fault::ControlNotFound(format!("Server {server_id} could not be found."))
 }
 
-async fn update_server(
+/// Change a server's name, `vm_state`, `task_state`, `locked` or `launched`.
+#[utoipa::path(
+    patch,
+    path = "/_porthole/servers/{server_id}",
+    tag = "control",
+    params(("server_id" = String, Path, description = "The server id.")),
+    request_body = ServerPatchRequest,
+    responses(
+        (status = 200, description = "The server.", body = SeedServer),
+        (status = 400, description = "Malformed body or bad field.", body = crate::api::openapi::NovaFault),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+        (status = 404, description = "No such server.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn update_server(
     State(app): State<AppState>,
     Path(server_id): Path<String>,
     body: Bytes,
@@ -262,8 +329,20 @@ async fn update_server(
     Ok(json(StatusCode::OK, &SeedServer::from(&server)))
 }
 
-/// `DELETE /_porthole/servers/{id}`: its ports are detached first.
-async fn delete_server(
+/// Delete a server; its ports are detached as a detach would.
+#[utoipa::path(
+    delete,
+    path = "/_porthole/servers/{server_id}",
+    tag = "control",
+    params(("server_id" = String, Path, description = "The server id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+        (status = 404, description = "No such server.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn delete_server(
     State(app): State<AppState>,
     Path(server_id): Path<String>,
 ) -> Result<StatusCode, Fault> {
@@ -279,8 +358,20 @@ async fn delete_server(
     }
 }
 
-/// `POST /_porthole/faults`: 201 with the rule and its id.
-async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
+/// Set a fault rule.
+#[utoipa::path(
+    post,
+    path = "/_porthole/faults",
+    tag = "control",
+    request_body = FaultRuleRequest,
+    responses(
+        (status = 201, description = "The rule, with its id.", body = FaultRule),
+        (status = 400, description = "Malformed body or bad field.", body = crate::api::openapi::NovaFault),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
     let request: FaultRuleRequest = parse(&body)?;
     let rule = request
         .into_rule(app.cloud.ids().uuid())
@@ -289,25 +380,62 @@ async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response,
     Ok(json(StatusCode::CREATED, &rule))
 }
 
-async fn list_faults(State(app): State<AppState>) -> Response {
-    #[derive(Serialize)]
-    struct Faults {
-        faults: Vec<super::injection::FaultRule>,
-    }
+/// `GET /_porthole/faults` body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FaultRules {
+    pub faults: Vec<FaultRule>,
+}
+
+/// The fault rules, each with how often it fired.
+#[utoipa::path(
+    get,
+    path = "/_porthole/faults",
+    tag = "control",
+    responses(
+        (status = 200, description = "The rules.", body = FaultRules),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn list_faults(State(app): State<AppState>) -> Response {
     json(
         StatusCode::OK,
-        &Faults {
+        &FaultRules {
             faults: app.faults.list(),
         },
     )
 }
 
-async fn clear_faults(State(app): State<AppState>) -> StatusCode {
+/// Clear every fault rule.
+#[utoipa::path(
+    delete,
+    path = "/_porthole/faults",
+    tag = "control",
+    responses(
+        (status = 204, description = "Cleared."),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn clear_faults(State(app): State<AppState>) -> StatusCode {
     app.faults.clear();
     StatusCode::NO_CONTENT
 }
 
-async fn delete_fault(
+/// Clear one fault rule.
+#[utoipa::path(
+    delete,
+    path = "/_porthole/faults/{fault_id}",
+    tag = "control",
+    params(("fault_id" = String, Path, description = "The rule's id.")),
+    responses(
+        (status = 204, description = "Cleared."),
+        (status = 401, description = "No valid token (builtin and keystone modes)."),
+        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
+        (status = 404, description = "No such rule.", body = crate::api::openapi::NovaFault),
+    )
+)]
+pub async fn delete_fault(
     State(app): State<AppState>,
     Path(fault_id): Path<String>,
 ) -> Result<StatusCode, Fault> {

@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 use super::fault::WebObPage;
 use super::instance_actions::format_time;
 use super::json::to_json;
+use super::openapi::{
+    IdentityVersionDocument, IdentityVersionList, KeystoneError, TokenRequest, TokenResponse,
+};
 use super::versions::base_url;
 use crate::app::AppState;
 use crate::domain::identity::{derived_id, AuthError, NamedRef, Token};
@@ -93,6 +96,15 @@ fn v3_entry(base: &str) -> Value {
     })
 }
 
+/// The Identity API's versions (builtin auth mode only).
+///
+/// Answers any method with 300, as Keystone does.
+#[utoipa::path(
+    get,
+    path = "/identity/",
+    tag = "identity",
+    responses((status = 300, description = "The one version, v3.", body = IdentityVersionList)),
+)]
 async fn identity_versions(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = public_base(state.identity.as_ref(), &headers);
     json_ok(
@@ -101,6 +113,13 @@ async fn identity_versions(State(state): State<AppState>, headers: HeaderMap) ->
     )
 }
 
+/// The Identity v3 version document (builtin auth mode only).
+#[utoipa::path(
+    get,
+    path = "/identity/v3/",
+    tag = "identity",
+    responses((status = 200, description = "The v3 version document.", body = IdentityVersionDocument)),
+)]
 async fn identity_v3(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = public_base(state.identity.as_ref(), &headers);
     json_ok(StatusCode::OK, &json!({"version": v3_entry(&base)}))
@@ -142,6 +161,23 @@ fn store_failure(error: crate::store::StoreError) -> Response {
 }
 
 /// `POST /identity/v3/auth/tokens`: password or token, project scope by id or name + domain.
+///
+/// Issue a token (builtin auth mode only): by password or by another token,
+/// scoped to a project by id or by name and domain; unscoped, the user's
+/// default project. The token is the `X-Subject-Token` response header.
+#[utoipa::path(
+    post,
+    path = "/identity/v3/auth/tokens",
+    tag = "identity",
+    request_body(content = TokenRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Issued.", body = TokenResponse,
+            headers(("X-Subject-Token" = String, description = "The new token."))),
+        (status = 400, description = "A malformed request.", body = KeystoneError),
+        (status = 401, description = "Wrong credentials, an invalid token, or a project the user has no role on.", body = KeystoneError),
+        (status = 503, description = "The token could not be stored.", body = KeystoneError),
+    ),
+)]
 async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let identity = identity_of(&state);
     let www = format!("{}/identity", public_base(Some(identity), &headers));
@@ -222,6 +258,25 @@ struct ValidateQuery {
 }
 
 /// `GET`/`HEAD /identity/v3/auth/tokens`: the subject token's body.
+///
+/// Validate the `X-Subject-Token` (builtin auth mode only), authenticated
+/// by `X-Auth-Token`. `?nocatalog` leaves the catalog out.
+#[utoipa::path(
+    method(get, head),
+    path = "/identity/v3/auth/tokens",
+    tag = "identity",
+    params(
+        ("X-Subject-Token" = String, Header, description = "The token to validate."),
+        ("nocatalog" = Option<String>, Query, description = "Present: no `catalog` in the body."),
+    ),
+    responses(
+        (status = 200, description = "Valid (HEAD: no body).", body = TokenResponse,
+            headers(("X-Subject-Token" = String, description = "The validated token."))),
+        (status = 401, description = "`X-Auth-Token` missing or invalid.", body = KeystoneError),
+        (status = 404, description = "The subject token is not valid.", body = KeystoneError),
+    ),
+    security(("X-Auth-Token" = [])),
+)]
 async fn validate_token(
     State(state): State<AppState>,
     method: Method,
@@ -254,6 +309,22 @@ async fn validate_token(
 }
 
 /// `DELETE /identity/v3/auth/tokens`: revoke the subject token, 204.
+///
+/// Revoke the `X-Subject-Token` (builtin auth mode only), authenticated by
+/// `X-Auth-Token`.
+#[utoipa::path(
+    delete,
+    path = "/identity/v3/auth/tokens",
+    tag = "identity",
+    params(("X-Subject-Token" = String, Header, description = "The token to revoke.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "`X-Auth-Token` missing or invalid.", body = KeystoneError),
+        (status = 404, description = "The subject token is not valid.", body = KeystoneError),
+        (status = 503, description = "The revocation could not be stored.", body = KeystoneError),
+    ),
+    security(("X-Auth-Token" = [])),
+)]
 async fn revoke_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let identity = identity_of(&state);
     if let Err(response) = authenticate(&state, identity, &headers).await {

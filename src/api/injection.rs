@@ -18,7 +18,7 @@ use crate::domain::ids::IdSource;
 use crate::error::fault_name;
 
 /// The call a rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FaultOperation {
     List,
@@ -29,7 +29,7 @@ pub enum FaultOperation {
 }
 
 /// `POST /_porthole/faults`, as the client sends it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRuleRequest {
     pub operation: Option<FaultOperation>,
@@ -45,7 +45,7 @@ pub struct FaultRuleRequest {
 }
 
 /// A rule as stored and listed, with how often it fired.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FaultRule {
     pub id: String,
     pub operation: FaultOperation,

@@ -11,15 +11,21 @@ use sha2::{Digest, Sha224};
 use super::context::ApiContext;
 use super::interfaces::{json_response, Ids, ServerPath};
 use super::json::to_json;
+use super::openapi::{ActionListQuery, InstanceActions, NovaFault, OneInstanceAction};
 use crate::app::AppState;
 use crate::domain::ops;
 use crate::domain::{ApiVersion, InstanceAction, Operation, Timestamp};
 use crate::error::Fault;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct ActionPath {
+    /// The project (second URL form): lower-case hex digits and dashes,
+    /// and the token's project (else 400).
     pub project_id: Option<String>,
+    /// The server's UUID.
     pub server_id: String,
+    /// The action's request id (`req-<uuid>`).
     pub request_id: String,
 }
 
@@ -55,6 +61,23 @@ fn action_summary(action: &InstanceAction, version: ApiVersion) -> Map<String, V
     out
 }
 
+/// List a server's instance actions, newest first.
+///
+/// Paging and filtering (`limit`, `marker`, `changes-since`) from
+/// microversion 2.58, `changes-before` from 2.66; before 2.58 the query is
+/// ignored. `updated_at` from 2.58.
+#[utoipa::path(
+    get,
+    path = "/v2.1/{project_id}/servers/{server_id}/os-instance-actions",
+    tag = "os-instance-actions",
+    params(ServerPath, ActionListQuery),
+    responses(
+        (status = 200, description = "The server's actions; `links` holds the next page when `limit` filled this one.", body = InstanceActions),
+        (status = 400, description = "Invalid query (2.58+); unknown marker; URL project is not the token's.", body = NovaFault),
+        (status = 403, description = "Policy `os_compute_api:os-instance-actions:list` denies.", body = NovaFault),
+        (status = 404, description = "No such server (or another project's).", body = NovaFault),
+    )
+)]
 pub async fn list_instance_actions(
     State(app): State<AppState>,
     ctx: ApiContext,
@@ -142,6 +165,23 @@ fn next_link(
     serde_json::json!([{"rel": "next", "href": href}])
 }
 
+/// Show one instance action with its events.
+///
+/// `events` for admins, and for everyone from microversion 2.51 (without
+/// `traceback`); `hostId` (and `host` for admins) from 2.62; `details`
+/// for admins from 2.84. From 2.102 any query parameter is a 400.
+#[utoipa::path(
+    get,
+    path = "/v2.1/{project_id}/servers/{server_id}/os-instance-actions/{request_id}",
+    tag = "os-instance-actions",
+    params(ActionPath),
+    responses(
+        (status = 200, description = "The action.", body = OneInstanceAction),
+        (status = 400, description = "URL project is not the token's; a query parameter at 2.102+.", body = NovaFault),
+        (status = 403, description = "Policy `os_compute_api:os-instance-actions:show` denies.", body = NovaFault),
+        (status = 404, description = "No such server, or no such action on it.", body = NovaFault),
+    )
+)]
 pub async fn show_instance_action(
     State(app): State<AppState>,
     ctx: ApiContext,

@@ -12,6 +12,7 @@ use super::context::ApiContext;
 use super::fault::{not_found_page, webob_error_page, JSON_CONTENT_TYPE};
 use super::json::to_json;
 use super::middleware::MAX_REQUEST_BODY;
+use super::openapi::{AttachInterfaceRequest, NovaFault};
 use super::validation::{attach_request, check_no_query_parameters};
 use super::wire::{InterfaceAttachment, InterfaceAttachments, OneInterfaceAttachment};
 use crate::app::AppState;
@@ -33,16 +34,25 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Ids<T> 
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct ServerPath {
+    /// The project (second URL form): lower-case hex digits and dashes,
+    /// and the token's project (else 400).
     pub project_id: Option<String>,
+    /// The server's UUID.
     pub server_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct PortPath {
+    /// The project (second URL form): lower-case hex digits and dashes,
+    /// and the token's project (else 400).
     pub project_id: Option<String>,
+    /// The server's UUID.
     pub server_id: String,
+    /// The port's UUID.
     pub port_id: String,
 }
 
@@ -82,6 +92,22 @@ pub fn check_query(ctx: &ApiContext, query: Option<&str>) -> Result<(), Fault> {
     check_no_query_parameters(&names)
 }
 
+/// List a server's port interfaces.
+///
+/// Every port whose device is the server. From microversion 2.70 each
+/// object has `tag`; from 2.102 any query parameter is a 400.
+#[utoipa::path(
+    get,
+    path = "/v2.1/{project_id}/servers/{server_id}/os-interface",
+    tag = "os-interface",
+    params(ServerPath),
+    responses(
+        (status = 200, description = "The server's interfaces.", body = InterfaceAttachments),
+        (status = 400, description = "URL project is not the token's; a query parameter at 2.102+.", body = NovaFault),
+        (status = 403, description = "Policy `os_compute_api:os-attach-interfaces:list` denies.", body = NovaFault),
+        (status = 404, description = "No such server (or another project's).", body = NovaFault),
+    )
+)]
 pub async fn list_interfaces(
     State(app): State<AppState>,
     ctx: ApiContext,
@@ -103,6 +129,22 @@ pub async fn list_interfaces(
         .await
 }
 
+/// Show one port interface of a server.
+///
+/// From microversion 2.70 the object has `tag`; from 2.102 any query
+/// parameter is a 400.
+#[utoipa::path(
+    get,
+    path = "/v2.1/{project_id}/servers/{server_id}/os-interface/{port_id}",
+    tag = "os-interface",
+    params(PortPath),
+    responses(
+        (status = 200, description = "The interface.", body = OneInterfaceAttachment),
+        (status = 400, description = "URL project is not the token's; a query parameter at 2.102+.", body = NovaFault),
+        (status = 403, description = "Policy `os_compute_api:os-attach-interfaces:show` denies.", body = NovaFault),
+        (status = 404, description = "No such server, no such port, or the port is not the server's.", body = NovaFault),
+    )
+)]
 pub async fn show_interface(
     State(app): State<AppState>,
     ctx: ApiContext,
@@ -131,6 +173,28 @@ fn parse_body(bytes: &[u8]) -> Result<serde_json::Value, Fault> {
     serde_json::from_slice(bytes).map_err(|_| Fault::MalformedBody)
 }
 
+/// Attach a port interface to a server.
+///
+/// By `port_id` (an existing free port), by `net_id` (a new port, optionally
+/// with one fixed IP), or with neither (the project's one network). `tag`
+/// is accepted from microversion 2.49 (before, it is an unknown property:
+/// 400) and shown in the response from 2.70. Answers 200 with Nova's show
+/// of the new attachment; the instance action `attach_interface` records it.
+#[utoipa::path(
+    post,
+    path = "/v2.1/{project_id}/servers/{server_id}/os-interface",
+    tag = "os-interface",
+    params(ServerPath),
+    request_body(content = AttachInterfaceRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Attached: the new interface.", body = OneInterfaceAttachment),
+        (status = 400, description = "Malformed body; schema violation; both `net_id` and `port_id`; an IP without `net_id`; port not usable; no or ambiguous network; no free IP; URL project is not the token's.", body = NovaFault),
+        (status = 403, description = "Policy `os_compute_api:os-attach-interfaces:create` denies; an external network.", body = NovaFault),
+        (status = 404, description = "No such server, port or network.", body = NovaFault),
+        (status = 409, description = "Server locked or in a state that forbids it; port in use; fixed IP in use.", body = NovaFault),
+        (status = 413, description = "Body larger than 114688 bytes (a WebOb error page, not a fault)."),
+    )
+)]
 pub async fn attach_interface(
     State(app): State<AppState>,
     ctx: ApiContext,
@@ -199,6 +263,23 @@ fn schedule_activation(app: &AppState, port: &model::Port) {
     });
 }
 
+/// Detach a port interface from a server.
+///
+/// Answers 202 with an empty body; the instance action `detach_interface`
+/// records the outcome.
+#[utoipa::path(
+    delete,
+    path = "/v2.1/{project_id}/servers/{server_id}/os-interface/{port_id}",
+    tag = "os-interface",
+    params(PortPath),
+    responses(
+        (status = 202, description = "Accepted, empty body; a port not attached to the server still answers 202 and fails the action's event."),
+        (status = 400, description = "URL project is not the token's.", body = NovaFault),
+        (status = 403, description = "Policy `os_compute_api:os-attach-interfaces:delete` denies.", body = NovaFault),
+        (status = 404, description = "No such server (or another project's).", body = NovaFault),
+        (status = 409, description = "Server locked or in a state that forbids it.", body = NovaFault),
+    )
+)]
 pub async fn detach_interface(
     State(app): State<AppState>,
     ctx: ApiContext,

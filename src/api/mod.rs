@@ -10,6 +10,7 @@ pub mod instance_actions;
 pub mod interfaces;
 pub mod json;
 pub mod middleware;
+pub mod openapi;
 pub mod validation;
 pub mod versions;
 pub mod wire;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::context::ApiContext;
 use super::interfaces::{json_response, Ids};
 use super::json::to_json;
+use super::openapi::{NovaFault, VersionDocument, VersionList};
 use crate::error::Fault;
 
 const V21_UPDATED: &str = "2013-07-23T11:33:21Z";
@@ -62,28 +63,71 @@ fn ok(value: &Value) -> Response {
 }
 
 /// `GET /`: both versions, v2.0 first.
+///
+/// Answers any method.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "versions",
+    responses((status = 200, description = "Both API versions.", body = VersionList)),
+)]
 pub async fn root(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     ok(&json!({ "versions": [v20_entry(&base), v21_entry(&base)] }))
 }
 
 /// `GET /v2.1`, `/v2.1/`, `/v2.1/{project_id}/`.
+///
+/// The v2.1 version document, with the microversion range (2.1 to 2.104).
+/// Answers any method; `/v2.1` and `/v2.1/` need no token.
+#[utoipa::path(
+    get,
+    path = "/v2.1/{project_id}/",
+    tag = "versions",
+    params(("project_id" = String, Path, description = "The project (second URL form): lower-case hex digits and dashes.")),
+    responses((status = 200, description = "The v2.1 version document.", body = VersionDocument)),
+)]
 pub async fn v21(_ctx: ApiContext, headers: HeaderMap) -> Response {
     ok(&version_document(v21_entry(&base_url(&headers)), "2.1"))
 }
 
 /// `GET /v2`, `/v2/`.
+///
+/// The deprecated v2.0 version document. Answers any method.
+#[utoipa::path(
+    get,
+    path = "/v2/",
+    tag = "versions",
+    responses((status = 200, description = "The v2.0 version document.", body = VersionDocument)),
+)]
 pub async fn v20(headers: HeaderMap) -> Response {
     ok(&version_document(v20_entry(&base_url(&headers)), "2"))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct VersionPath {
+    /// The project (second URL form): lower-case hex digits and dashes,
+    /// and the token's project (else 400).
     pub project_id: Option<String>,
+    /// `v2.1` or `v2.0`.
     pub version_id: String,
 }
 
 /// `GET /v2.1[/{project_id}]/versions/{id}`.
+///
+/// One version document by id.
+#[utoipa::path(
+    get,
+    path = "/v2.1/{project_id}/versions/{version_id}",
+    tag = "versions",
+    params(VersionPath),
+    responses(
+        (status = 200, description = "The version document.", body = VersionDocument),
+        (status = 400, description = "URL project is not the token's.", body = NovaFault),
+        (status = 404, description = "No such version.", body = NovaFault),
+    ),
+)]
 pub async fn show_version(
     ctx: ApiContext,
     Ids(path): Ids<VersionPath>,
