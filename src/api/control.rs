@@ -112,8 +112,6 @@ impl StateCounts {
     tag = "control",
     responses(
         (status = 200, description = "What the state now holds.", body = StateCounts),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
     )
 )]
 pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
@@ -154,8 +152,6 @@ pub struct SeedQuery {
     responses(
         (status = 200, description = "What the state now holds.", body = StateCounts),
         (status = 400, description = "Malformed body or a bad entry, named.", body = crate::api::openapi::NovaFault),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
     )
 )]
 pub async fn seed(
@@ -206,8 +202,6 @@ pub async fn seed(
     tag = "control",
     responses(
         (status = 200, description = "The state.", body = SeedDocument),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
     )
 )]
 pub async fn dump_state(State(app): State<AppState>) -> Response {
@@ -227,8 +221,6 @@ pub async fn dump_state(State(app): State<AppState>) -> Response {
     responses(
         (status = 201, description = "The server, with `Location`.", body = SeedServer),
         (status = 400, description = "Malformed body, bad field or duplicate id.", body = crate::api::openapi::NovaFault),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
     )
 )]
 pub async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
@@ -289,8 +281,6 @@ fn server_not_found(server_id: &str) -> Fault {
     responses(
         (status = 200, description = "The server.", body = SeedServer),
         (status = 400, description = "Malformed body or bad field.", body = crate::api::openapi::NovaFault),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
         (status = 404, description = "No such server.", body = crate::api::openapi::NovaFault),
     )
 )]
@@ -337,8 +327,6 @@ pub async fn update_server(
     params(("server_id" = String, Path, description = "The server id.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
         (status = 404, description = "No such server.", body = crate::api::openapi::NovaFault),
     )
 )]
@@ -367,8 +355,6 @@ pub async fn delete_server(
     responses(
         (status = 201, description = "The rule, with its id.", body = FaultRule),
         (status = 400, description = "Malformed body or bad field.", body = crate::api::openapi::NovaFault),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
     )
 )]
 pub async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
@@ -393,8 +379,6 @@ pub struct FaultRules {
     tag = "control",
     responses(
         (status = 200, description = "The rules.", body = FaultRules),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
     )
 )]
 pub async fn list_faults(State(app): State<AppState>) -> Response {
@@ -413,8 +397,6 @@ pub async fn list_faults(State(app): State<AppState>) -> Response {
     tag = "control",
     responses(
         (status = 204, description = "Cleared."),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
     )
 )]
 pub async fn clear_faults(State(app): State<AppState>) -> StatusCode {
@@ -430,8 +412,6 @@ pub async fn clear_faults(State(app): State<AppState>) -> StatusCode {
     params(("fault_id" = String, Path, description = "The rule's id.")),
     responses(
         (status = 204, description = "Cleared."),
-        (status = 401, description = "No valid token (builtin and keystone modes)."),
-        (status = 403, description = "Not an admin.", body = crate::api::openapi::NovaFault),
         (status = 404, description = "No such rule.", body = crate::api::openapi::NovaFault),
     )
 )]

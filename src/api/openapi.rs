@@ -91,6 +91,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         alias_path(&mut doc, path, alias);
     }
     add_compute_pipeline(&mut doc);
+    add_control_pipeline(&mut doc);
     name_faults(&mut doc);
     unique_operation_ids(&mut doc);
     let components = doc.components.get_or_insert_with(Default::default);
@@ -255,6 +256,33 @@ fn add_response(op: &mut Operation, status: u16, description: &str, body: Option
                 );
             }
             responses.insert(status.to_string(), RefOr::T(response.build()));
+        }
+    }
+}
+
+/// What `control::require_admin` does on every `/_porthole` route.
+fn add_control_pipeline(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/_porthole/") {
+            continue;
+        }
+        for (_, op) in operations(item) {
+            add_response(
+                op,
+                401,
+                "No valid `X-Auth-Token` (auth modes `builtin` and `keystone`).",
+                Some("KeystoneError"),
+            );
+            add_response(
+                op,
+                403,
+                "Not an admin (`context_is_admin`; in `noauth`, `X-Roles` without `admin`).",
+                Some("NovaFault"),
+            );
+            op.security = Some(vec![SecurityRequirement::new(
+                "X-Auth-Token",
+                Vec::<String>::new(),
+            )]);
         }
     }
 }
