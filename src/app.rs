@@ -12,11 +12,12 @@ use axum::Router;
 
 use crate::api::fault::not_found_page;
 use crate::api::identity as identity_api;
-use crate::api::{instance_actions, interfaces, middleware, versions};
+use crate::api::{health, instance_actions, interfaces, middleware, versions};
 use crate::config::AuthMode;
 use crate::domain::Policy;
 use crate::identity::Identity;
 use crate::keystone::Keystone;
+use crate::metrics::{self, Metrics};
 use crate::service::Cloud;
 
 pub struct AppInner {
@@ -29,6 +30,8 @@ pub struct AppInner {
     pub identity: Option<Identity>,
     /// The external Keystone (`keystone` mode only).
     pub keystone: Option<Keystone>,
+    /// This app's metrics registry (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Clone)]
@@ -46,6 +49,7 @@ impl AppState {
 
     /// Everything given; `identity` is used in `builtin` mode.
     pub fn with(cloud: Cloud, auth: AuthMode, policy: Policy, identity: Option<Identity>) -> Self {
+        let metrics = Arc::new(Metrics::new(cloud.commit_histogram().clone()));
         AppState(Arc::new(AppInner {
             cloud,
             auth,
@@ -53,11 +57,13 @@ impl AppState {
             policy: Arc::new(policy),
             identity: identity.filter(|_| auth == AuthMode::Builtin),
             keystone: None,
+            metrics,
         }))
     }
 
     /// `keystone` mode, against `keystone`.
     pub fn with_keystone(cloud: Cloud, policy: Policy, keystone: Keystone) -> Self {
+        let metrics = Arc::new(Metrics::new(cloud.commit_histogram().clone()));
         AppState(Arc::new(AppInner {
             cloud,
             auth: AuthMode::Keystone,
@@ -65,6 +71,7 @@ impl AppState {
             policy: Arc::new(policy),
             identity: None,
             keystone: Some(keystone),
+            metrics,
         }))
     }
 }
@@ -160,14 +167,20 @@ pub fn build_router(state: AppState) -> Router {
         .route("/v2", any(versions::v20))
         .route("/v2/", any(versions::v20))
         .merge(compute)
+        // Operations: outside Nova's pipeline, no auth.
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
+        .route_layer(from_fn(metrics::tag_operation))
         .fallback(fallback)
         .method_not_allowed_fallback(|request: Request| async move {
             not_found_page(request.method(), request.headers())
         })
-        .with_state(state);
+        .with_state(state.clone());
     // Around the whole router (not per route), so that it sees, and can
     // clean up, what axum adds to unrouted methods.
     let app = tower::ServiceBuilder::new()
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::record))
         .layer(from_fn(middleware::request_id_and_log))
         .service(routes);
     Router::new().fallback_service(app)

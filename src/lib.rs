@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod identity;
 pub mod keystone;
+pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod service;

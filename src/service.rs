@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::RwLock;
 
 use crate::domain::world::Txn;
@@ -19,6 +20,8 @@ struct Guarded {
 pub struct Cloud {
     state: RwLock<Guarded>,
     store: Arc<dyn Store>,
+    /// How long writes wait for durability (seconds).
+    commit_seconds: Histogram,
 }
 
 impl Cloud {
@@ -31,11 +34,25 @@ impl Cloud {
                 generation: 0,
             }),
             store,
+            commit_seconds: crate::metrics::latency_histogram(),
         })
+    }
+
+    /// The commit-latency histogram, for the metrics registry.
+    pub fn commit_histogram(&self) -> &Histogram {
+        &self.commit_seconds
     }
 
     pub fn store_name(&self) -> &'static str {
         self.store.name()
+    }
+
+    /// Whether the store answers a round trip within `timeout` (readiness).
+    pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        match tokio::time::timeout(timeout, self.store.ping()).await {
+            Ok(answer) => answer,
+            Err(_) => Err(StoreError::Io(format!("no answer within {timeout:?}"))),
+        }
     }
 
     /// Run `f` over the current world.
@@ -59,7 +76,10 @@ impl Cloud {
             (result, ack, guard.generation)
         };
         if let Some(ack) = ack {
-            if let Err(error) = ack.await {
+            let started = std::time::Instant::now();
+            let durable = ack.await;
+            self.commit_seconds.observe(started.elapsed().as_secs_f64());
+            if let Err(error) = durable {
                 self.recover(generation).await;
                 return Err(error);
             }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod context;
 pub mod fault;
+pub mod health;
 pub mod identity;
 pub mod instance_actions;
 pub mod interfaces;
