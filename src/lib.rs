@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod healthcheck;
 pub mod identity;
 pub mod keystone;
 pub mod metrics;
@@ -16,7 +17,8 @@ pub mod seed;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 
 pub use app::{build_router, AppState};
-pub use config::{AuthMode, Config, StoreKind};
+pub use config::{AuthMode, Config, LogFormat, StoreKind};
 pub use server::{open_state, serve};

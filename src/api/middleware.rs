@@ -10,6 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use super::auth::noauth_caller;
 use super::context::{ApiContext, RequestId};
@@ -55,27 +56,30 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
         // oslo's CORS middleware, ahead of everything, answers OPTIONS itself.
         return StatusCode::OK.into_response();
     }
-    let request_id = in_api.then(|| {
-        let id = RequestId::new();
-        request.extensions_mut().insert(id.clone());
-        id
-    });
-    let mut response = next.run(request).await;
+    // Every request gets an id for its log lines; only API responses carry it.
+    let request_id = RequestId::new();
+    if in_api {
+        request.extensions_mut().insert(request_id.clone());
+    }
+    // Every line logged while handling the request carries its id.
+    let span = tracing::info_span!("request", request_id = %request_id.as_str());
+    let mut response = next.run(request).instrument(span.clone()).await;
     // axum names the methods of a path it could not route; Nova's router does not.
     response.headers_mut().remove(header::ALLOW);
-    if let Some(id) = &request_id {
+    if in_api {
         let headers = response.headers_mut();
-        headers.insert(OPENSTACK_REQUEST_ID.clone(), id.0.clone());
-        headers.insert(COMPUTE_REQUEST_ID.clone(), id.0.clone());
+        headers.insert(OPENSTACK_REQUEST_ID.clone(), request_id.0.clone());
+        headers.insert(COMPUTE_REQUEST_ID.clone(), request_id.0);
     }
-    tracing::info!(
-        request_id = request_id.as_ref().map_or("-", RequestId::as_str),
-        method = %method,
-        path = %uri,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            path = %uri,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        )
+    });
     response
 }
 
