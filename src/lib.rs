@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod embedded;
 pub mod error;
 pub mod healthcheck;
 pub mod identity;
@@ -21,4 +22,5 @@ pub mod telemetry;
 
 pub use app::{build_router, AppState};
 pub use config::{AuthMode, Config, LogFormat, StoreKind};
-pub use server::{open_state, serve};
+pub use embedded::{Embedded, EmbeddedBuilder};
+pub use server::{open_state, serve, serve_until};
