@@ -180,8 +180,10 @@ pub fn build_router(state: AppState) -> Router {
     // Around the whole router (not per route), so that it sees, and can
     // clean up, what axum adds to unrouted methods.
     let app = tower::ServiceBuilder::new()
-        .layer(from_fn_with_state(state.metrics.clone(), metrics::record))
-        .layer(from_fn(middleware::request_id_and_log))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            middleware::request_id_and_log,
+        ))
         .service(routes);
     Router::new().fallback_service(app)
 }

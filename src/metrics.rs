@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Mutex;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
+
+use crate::api::middleware::NOVA_API_VERSION;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -303,23 +304,17 @@ pub async fn tag_operation(request: Request, next: Next) -> Response {
     response
 }
 
-/// Outermost layer: counts and times every request.
-pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let response = next.run(request).await;
+/// Count and time one answered request (called by the access-log layer,
+/// around everything): its operation as tagged by [`tag_operation`]
+/// (`other` when unrouted), its status and microversion group.
+pub fn record(metrics: &Metrics, response: &Response, elapsed: std::time::Duration) {
     let operation = response
         .extensions()
         .get::<Operation>()
         .copied()
         .unwrap_or(Operation::Other);
-    let group = microversion_group(response.headers().get("x-openstack-nova-api-version"));
-    metrics.observe(
-        operation,
-        response.status(),
-        group,
-        started.elapsed().as_secs_f64(),
-    );
-    response
+    let group = microversion_group(response.headers().get(&NOVA_API_VERSION));
+    metrics.observe(operation, response.status(), group, elapsed.as_secs_f64());
 }
 
 /// `GET /metrics`.

@@ -40,8 +40,13 @@ fn in_api_pipeline(path: &str) -> bool {
     })
 }
 
-/// Request ids on every API response, and one log line per request.
-pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
+/// Request ids on every API response, one log line and the metrics of
+/// every request.
+pub async fn request_id_and_log(
+    State(metrics): State<std::sync::Arc<crate::metrics::Metrics>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     if request.uri().path().contains("//") {
@@ -71,12 +76,14 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
         headers.insert(OPENSTACK_REQUEST_ID.clone(), request_id.0.clone());
         headers.insert(COMPUTE_REQUEST_ID.clone(), request_id.0);
     }
+    let elapsed = started.elapsed();
+    crate::metrics::record(&metrics, &response, elapsed);
     span.in_scope(|| {
         tracing::info!(
             method = %method,
             path = %uri,
             status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
+            micros = elapsed.as_micros() as u64,
             "request"
         )
     });
