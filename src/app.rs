@@ -13,11 +13,14 @@ use axum::Router;
 use crate::api::fault::not_found_page;
 use crate::api::identity as identity_api;
 use crate::api::injection::FaultRules;
-use crate::api::{control, injection, instance_actions, interfaces, middleware, openapi, versions};
+use crate::api::{
+    control, health, injection, instance_actions, interfaces, middleware, openapi, versions,
+};
 use crate::config::AuthMode;
 use crate::domain::Policy;
 use crate::identity::Identity;
 use crate::keystone::Keystone;
+use crate::metrics::{self, Metrics};
 use crate::service::Cloud;
 
 /// What the control plane and port transitions are set to.
@@ -69,6 +72,8 @@ pub struct AppInner {
     pub options: AppOptions,
     /// Faults on demand, set through the control plane.
     pub faults: FaultRules,
+    /// This app's metrics registry (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Clone)]
@@ -86,6 +91,7 @@ impl AppState {
 
     /// Everything given; `identity` is used in `builtin` mode.
     pub fn with(cloud: Cloud, auth: AuthMode, policy: Policy, identity: Option<Identity>) -> Self {
+        let metrics = Arc::new(Metrics::new(cloud.commit_histogram().clone()));
         AppState(Arc::new(AppInner {
             cloud,
             auth,
@@ -95,6 +101,7 @@ impl AppState {
             keystone: None,
             options: AppOptions::default(),
             faults: FaultRules::default(),
+            metrics,
         }))
     }
 
@@ -108,6 +115,7 @@ impl AppState {
 
     /// `keystone` mode, against `keystone`.
     pub fn with_keystone(cloud: Cloud, policy: Policy, keystone: Keystone) -> Self {
+        let metrics = Arc::new(Metrics::new(cloud.commit_histogram().clone()));
         AppState(Arc::new(AppInner {
             cloud,
             auth: AuthMode::Keystone,
@@ -117,6 +125,7 @@ impl AppState {
             keystone: Some(keystone),
             options: AppOptions::default(),
             faults: FaultRules::default(),
+            metrics,
         }))
     }
 }
@@ -218,6 +227,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/v2/", any(versions::v20))
         .route("/openapi.json", get(openapi::openapi_json))
         .merge(compute)
+        // Operations: outside Nova's pipeline, no auth.
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
+        .route_layer(from_fn(metrics::tag_operation))
         .fallback(fallback)
         .method_not_allowed_fallback(|request: Request| async move {
             not_found_page(request.method(), request.headers())

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{AuthMode, Config, FileConfig, PortInitialStatus, StoreKind, Switch};
+use crate::config::{
+    AuthMode, Config, FileConfig, LogFormat, PortInitialStatus, StoreKind, Switch,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,6 +24,21 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API.
     Serve(ServeArgs),
+    /// Probe a running porthole (Docker HEALTHCHECK): exit 0 when GET URL
+    /// answers 200, 1 otherwise.
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// URL to probe [default: http://127.0.0.1:PORT/healthz, PORT from PORTHOLE_LISTEN or 8774].
+    pub url: Option<String>,
+    /// The server's listen address, for the default URL (0.0.0.0 is probed on 127.0.0.1).
+    #[arg(long, env = "PORTHOLE_LISTEN")]
+    pub listen: Option<String>,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 3)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +64,9 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `porthole=debug` [default: info].
     #[arg(long, env = "PORTHOLE_LOG_LEVEL")]
     pub log_level: Option<String>,
+    /// Log lines as text or JSON [default: text].
+    #[arg(long, env = "PORTHOLE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
     /// Seconds in-flight requests may take to finish on SIGTERM [default: 10].
     #[arg(long, env = "PORTHOLE_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,
@@ -85,6 +105,10 @@ impl ServeArgs {
                 .log_level
                 .or(file.log_level)
                 .unwrap_or(defaults.log_level),
+            log_format: self
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(defaults.log_format),
             shutdown_grace: self
                 .shutdown_grace
                 .or(file.shutdown_grace)

@@ -53,8 +53,19 @@ impl PortInitialStatus {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, span fields (the request id) included.
+    Json,
+}
+
 /// The `[keystone]` section: the external Keystone of `keystone` mode.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeystoneConfig {
     /// Keystone's v3 endpoint, e.g. `http://keystone:5000/v3`.
@@ -114,7 +125,7 @@ pub struct ProjectConfig {
     pub domain: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     pub id: String,
@@ -136,7 +147,7 @@ pub struct AssignmentConfig {
     pub roles: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticTokenConfig {
     pub token: String,
@@ -167,6 +178,7 @@ pub struct FileConfig {
     pub seed: Option<PathBuf>,
     pub auth: Option<AuthMode>,
     pub log_level: Option<String>,
+    pub log_format: Option<LogFormat>,
     pub shutdown_grace: Option<u64>,
     pub policy_file: Option<PathBuf>,
     pub control_plane: Option<Switch>,
@@ -193,6 +205,7 @@ pub struct Config {
     pub seed: Option<PathBuf>,
     pub auth: AuthMode,
     pub log_level: String,
+    pub log_format: LogFormat,
     /// How long in-flight requests may take to finish on SIGTERM.
     pub shutdown_grace: std::time::Duration,
     /// oslo.policy overrides (YAML).
@@ -217,6 +230,7 @@ impl Default for Config {
             seed: None,
             auth: AuthMode::Builtin,
             log_level: "info".to_owned(),
+            log_format: LogFormat::Text,
             shutdown_grace: std::time::Duration::from_secs(10),
             policy_file: None,
             control_plane: true,
@@ -233,6 +247,47 @@ impl Config {
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("porthole.sqlite3")
+    }
+}
+
+// Hand-written Debug: passwords and tokens never reach a log line.
+const REDACTED: &str = crate::domain::identity::REDACTED;
+
+impl std::fmt::Debug for KeystoneConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeystoneConfig")
+            .field("auth_url", &self.auth_url)
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .field("project", &self.project)
+            .field("user_domain", &self.user_domain)
+            .field("project_domain", &self.project_domain)
+            .field("cache_seconds", &self.cache_seconds)
+            .field("timeout", &self.timeout)
+            .field("www_authenticate_uri", &self.www_authenticate_uri)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for UserConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("password", &REDACTED)
+            .field("domain", &self.domain)
+            .field("default_project", &self.default_project)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for StaticTokenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticTokenConfig")
+            .field("token", &REDACTED)
+            .field("user", &self.user)
+            .field("project", &self.project)
+            .finish()
     }
 }
 
@@ -257,6 +312,22 @@ mod tests {
             toml::from_str::<FileConfig>(DEFAULT_CONFIG).unwrap().auth,
             Some(AuthMode::Builtin)
         );
+    }
+
+    #[test]
+    fn debug_output_hides_passwords_and_tokens() {
+        let config = Config::default();
+        let text = format!("{config:?}");
+        assert!(text.contains("admin"), "{text}");
+        assert!(!text.contains("porthole-admin"), "{text}");
+        let keystone: KeystoneConfig = toml::from_str(
+            "auth_url = \"http://k/v3\"\nusername = \"nova\"\npassword = \"s3cret\"\nproject = \"service\"",
+        )
+        .unwrap();
+        assert!(!format!("{keystone:?}").contains("s3cret"));
+        let token: StaticTokenConfig =
+            toml::from_str("token = \"t0ken\"\nuser = \"demo\"\nproject = \"demo\"").unwrap();
+        assert!(!format!("{token:?}").contains("t0ken"));
     }
 
     #[test]

@@ -12,14 +12,7 @@ fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::from(2);
                 }
             };
-            // Log lines are written by a background thread: no blocking I/O
-            // on the runtime's workers.
-            let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stdout());
-            tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_level))
-                .with_writer(writer)
-                .with_ansi(false)
-                .init();
+            let _flush_on_exit = porthole::telemetry::init(config.log_format, &config.log_level);
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             match runtime.block_on(run(config)) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
@@ -29,6 +22,35 @@ fn main() -> std::process::ExitCode {
                     std::process::ExitCode::FAILURE
                 }
             }
+        }
+        Command::Healthcheck(args) => healthcheck(args),
+    }
+}
+
+/// Exit 0 when healthy, 1 otherwise (Docker reserves 2).
+fn healthcheck(args: porthole::cli::HealthcheckArgs) -> std::process::ExitCode {
+    let url = match args.url {
+        Some(url) => Ok(url),
+        None => porthole::healthcheck::default_url(args.listen.as_deref()),
+    };
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    let result = url.and_then(|url| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        runtime
+            .block_on(porthole::healthcheck::check(&url, timeout))
+            .map(|()| url)
+    });
+    match result {
+        Ok(url) => {
+            println!("porthole: healthy ({url})");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("porthole: unhealthy: {message}");
+            std::process::ExitCode::FAILURE
         }
     }
 }

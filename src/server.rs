@@ -98,9 +98,21 @@ pub async fn serve(
     state: AppState,
     grace: std::time::Duration,
 ) -> std::io::Result<()> {
+    serve_until(listener, state, grace, shutdown_signal()).await
+}
+
+/// Serve on `listener` until `shutdown` completes; then in-flight requests
+/// finish, within `grace`. For embedding (see `Embedded`) and tests.
+pub async fn serve_until(
+    listener: TcpListener,
+    state: AppState,
+    grace: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stopping, mut stopped) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, build_router(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown.await;
+        tracing::info!("shutting down");
         let _ = stopping.send(true);
     });
     let deadline = async move {
@@ -135,5 +147,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down");
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::RwLock;
 
 use crate::domain::ids::IdSource;
@@ -21,6 +22,8 @@ pub struct Cloud {
     state: RwLock<Guarded>,
     store: Arc<dyn Store>,
     ids: IdSource,
+    /// How long writes wait for durability (seconds).
+    commit_seconds: Histogram,
 }
 
 impl Cloud {
@@ -39,6 +42,7 @@ impl Cloud {
             }),
             store,
             ids,
+            commit_seconds: crate::metrics::latency_histogram(),
         })
     }
 
@@ -47,8 +51,21 @@ impl Cloud {
         &self.ids
     }
 
+    /// The commit-latency histogram, for the metrics registry.
+    pub fn commit_histogram(&self) -> &Histogram {
+        &self.commit_seconds
+    }
+
     pub fn store_name(&self) -> &'static str {
         self.store.name()
+    }
+
+    /// Whether the store answers a round trip within `timeout` (readiness).
+    pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        match tokio::time::timeout(timeout, self.store.ping()).await {
+            Ok(answer) => answer,
+            Err(_) => Err(StoreError::Io(format!("no answer within {timeout:?}"))),
+        }
     }
 
     /// Run `f` over the current world.
@@ -72,7 +89,10 @@ impl Cloud {
             (result, ack, guard.generation)
         };
         if let Some(ack) = ack {
-            if let Err(error) = ack.await {
+            let started = std::time::Instant::now();
+            let durable = ack.await;
+            self.commit_seconds.observe(started.elapsed().as_secs_f64());
+            if let Err(error) = durable {
                 self.recover(generation).await;
                 return Err(error);
             }

@@ -22,7 +22,7 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
 const APPLIED: &str = "seed applied";
 const NOT_APPLIED: &str = "store already holds state; seed not applied";
 /// Every variable the binary reads, cleared so the caller's environment cannot leak in.
-const PORTHOLE_VARS: [&str; 12] = [
+const PORTHOLE_VARS: [&str; 13] = [
     "PORTHOLE_CONFIG",
     "PORTHOLE_LISTEN",
     "PORTHOLE_STORE",
@@ -31,6 +31,7 @@ const PORTHOLE_VARS: [&str; 12] = [
     "PORTHOLE_AUTH",
     "PORTHOLE_LOG_LEVEL",
     "PORTHOLE_POLICY_FILE",
+    "PORTHOLE_LOG_FORMAT",
     "PORTHOLE_CONTROL_PLANE",
     "PORTHOLE_PORT_ACTIVATION_DELAY_MS",
     "PORTHOLE_PORT_INITIAL_STATUS",
@@ -963,4 +964,110 @@ async fn sigterm_under_load_finishes_in_flight_calls_and_refuses_new_ones() {
     }
     let status = p.wait_exit();
     assert!(status.success(), "{status}:\n{}", p.output());
+}
+
+/// `porthole healthcheck [URL]`, with `PORTHOLE_LISTEN` set to `listen`.
+fn healthcheck(listen: Option<&str>, url: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command.arg("healthcheck");
+    if let Some(url) = url {
+        command.arg(url);
+    }
+    for name in PORTHOLE_VARS {
+        command.env_remove(name);
+    }
+    if let Some(listen) = listen {
+        command.env("PORTHOLE_LISTEN", listen);
+    }
+    command.output().expect("run porthole healthcheck")
+}
+
+/// The probe fails (exit 1, never 2: Docker reserves it) when nothing listens.
+#[test]
+fn healthcheck_exits_1_when_nothing_listens() {
+    let port = free_port();
+    let out = healthcheck(Some(&format!("0.0.0.0:{port}")), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("http://127.0.0.1:{port}/healthz")),
+        "{stderr}"
+    );
+    let out = healthcheck(None, Some(&format!("http://127.0.0.1:{port}/healthz")));
+    assert_eq!(out.status.code(), Some(1));
+    // A listen address that does not parse is unhealthy too.
+    let out = healthcheck(Some("nonsense"), None);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The probe succeeds against a running porthole: by PORTHOLE_LISTEN or by
+/// URL; a URL that does not answer 200 fails it.
+#[tokio::test]
+async fn healthcheck_exits_0_against_a_running_porthole() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Launch::flags(dir.path(), None)
+        .arg("--store")
+        .arg("memory")
+        .start()
+        .await;
+    let port = p.port;
+    let out = tokio::task::spawn_blocking(move || {
+        [
+            healthcheck(Some(&format!("0.0.0.0:{port}")), None),
+            healthcheck(None, Some(&format!("http://127.0.0.1:{port}/readyz"))),
+            healthcheck(None, Some(&format!("http://127.0.0.1:{port}/nowhere"))),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    assert_eq!(out[0].status.code(), Some(0), "{}", text(&out[0]));
+    assert_eq!(
+        text(&out[0]),
+        format!("porthole: healthy (http://127.0.0.1:{port}/healthz)\n")
+    );
+    assert_eq!(out[1].status.code(), Some(0), "{}", text(&out[1]));
+    // `/nowhere` is a 300 (version choices): not healthy.
+    assert_eq!(out[2].status.code(), Some(1), "{}", text(&out[2]));
+    assert!(text(&out[2]).contains("HTTP 300"), "{}", text(&out[2]));
+}
+
+/// `PORTHOLE_LOG_FORMAT=json`: one JSON object per line; request lines
+/// carry the request id of the response.
+#[tokio::test]
+async fn json_log_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut launch = Launch::flags(dir.path(), None).arg("--store").arg("memory");
+    launch.env.push(("PORTHOLE_LOG_FORMAT", "json".into()));
+    let mut p = launch.start().await;
+    let answer = Api::new(&p).get(&interfaces(SERVER)).await;
+    assert_eq!(answer.status, 404);
+    let request_id = answer.request_id.expect("request id");
+    // SIGTERM flushes the log writer.
+    p.sigterm();
+    assert!(p.wait_exit().success(), "{}", p.output());
+    let lines: Vec<Value> = p
+        .output()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "porthole listening" && l["store"] == "memory"),
+        "{lines:?}"
+    );
+    let access = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("{request_id} not logged: {lines:?}"));
+    assert_eq!(access["message"], "request");
+    assert_eq!(access["status"], 404);
+    assert_eq!(access["path"], interfaces(SERVER));
 }

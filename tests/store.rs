@@ -159,6 +159,9 @@ impl Store for Flaky {
     fn recover(&self) -> StoreFuture<World> {
         self.inner.recover()
     }
+    fn ping(&self) -> StoreFuture<()> {
+        self.inner.ping()
+    }
 }
 
 #[tokio::test]

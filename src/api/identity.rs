@@ -205,10 +205,16 @@ async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: By
             return bad_request("'user' is a required property");
         };
         let password = user.get("password").and_then(Value::as_str).unwrap_or("");
-        match directory.check_password(&named_ref(user), password) {
+        let named = named_ref(user);
+        match directory.check_password(&named, password) {
             Ok(user) => (user.id.clone(), None),
             Err(AuthError::Invalid(message)) => return bad_request(&message),
-            Err(_) => return unauthorized(&www),
+            Err(_) => {
+                // Who tried, never with what.
+                let user = named.name.as_deref().or(named.id.as_deref()).unwrap_or("");
+                tracing::info!(user, "password authentication failed");
+                return unauthorized(&www);
+            }
         }
     } else if methods.iter().any(|m| m == "token") {
         let Some(id) = auth.pointer("/identity/token/id").and_then(Value::as_str) else {
@@ -246,7 +252,16 @@ async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: By
         )
         .await
     {
-        Ok(Ok(token)) => token_response(identity, &headers, &token, StatusCode::CREATED, true),
+        Ok(Ok(token)) => {
+            // The audit id names the token in logs; its id never appears.
+            tracing::info!(
+                user_id = %token.user_id,
+                project_id = token.project_id.as_deref().unwrap_or(""),
+                audit_id = %token.audit_id,
+                "token issued"
+            );
+            token_response(identity, &headers, &token, StatusCode::CREATED, true)
+        }
         Ok(Err(_)) => unauthorized(&www),
         Err(error) => store_failure(error),
     }

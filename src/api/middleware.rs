@@ -10,6 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use super::auth::noauth_caller;
 use super::context::{ApiContext, RequestId};
@@ -18,7 +19,7 @@ use super::fault::{
     JSON_CONTENT_TYPE,
 };
 use crate::app::AppState;
-use crate::domain::ids::is_route_project_id;
+use crate::domain::ids::{is_route_project_id, IdSource};
 use crate::domain::microversion::{parse_version, requested_version, VersionError};
 use crate::domain::{ApiVersion, Caller, Roles};
 use crate::error::Fault;
@@ -39,7 +40,8 @@ fn in_api_pipeline(path: &str) -> bool {
     })
 }
 
-/// Request ids on every API response, and one log line per request.
+/// Request ids on every API response, one log line and the metrics of
+/// every request.
 pub async fn request_id_and_log(
     State(state): State<AppState>,
     mut request: Request,
@@ -59,27 +61,37 @@ pub async fn request_id_and_log(
         // oslo's CORS middleware, ahead of everything, answers OPTIONS itself.
         return StatusCode::OK.into_response();
     }
-    let request_id = in_api.then(|| {
+    // Every request gets an id for its log lines; only API responses carry
+    // it, and only theirs come from the (possibly seeded) id source, so that
+    // health probes do not shift a deterministic run's ids.
+    let request_id = if in_api {
         let id = RequestId::generate(state.cloud.ids());
         request.extensions_mut().insert(id.clone());
         id
-    });
-    let mut response = next.run(request).await;
+    } else {
+        RequestId::generate(&IdSource::random())
+    };
+    // Every line logged while handling the request carries its id.
+    let span = tracing::info_span!("request", request_id = %request_id.as_str());
+    let mut response = next.run(request).instrument(span.clone()).await;
     // axum names the methods of a path it could not route; Nova's router does not.
     response.headers_mut().remove(header::ALLOW);
-    if let Some(id) = &request_id {
+    if in_api {
         let headers = response.headers_mut();
-        headers.insert(OPENSTACK_REQUEST_ID.clone(), id.0.clone());
-        headers.insert(COMPUTE_REQUEST_ID.clone(), id.0.clone());
+        headers.insert(OPENSTACK_REQUEST_ID.clone(), request_id.0.clone());
+        headers.insert(COMPUTE_REQUEST_ID.clone(), request_id.0);
     }
-    tracing::info!(
-        request_id = request_id.as_ref().map_or("-", RequestId::as_str),
-        method = %method,
-        path = %uri,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    let elapsed = started.elapsed();
+    crate::metrics::record(&state.metrics, &response, elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            path = %uri,
+            status = response.status().as_u16(),
+            micros = elapsed.as_micros() as u64,
+            "request"
+        )
+    });
     response
 }
 

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod context;
 pub mod control;
 pub mod fault;
+pub mod health;
 pub mod identity;
 pub mod injection;
 pub mod instance_actions;

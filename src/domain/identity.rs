@@ -21,7 +21,7 @@ pub struct Project {
     pub domain_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     pub id: String,
     pub name: String,
@@ -31,7 +31,7 @@ pub struct User {
 }
 
 /// An issued token. Opaque id; scoped to a project or unscoped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Token {
     pub id: String,
     pub user_id: String,
@@ -43,6 +43,37 @@ pub struct Token {
     /// `None`: a static token from the configuration, which never expires.
     pub expires_at: Option<Timestamp>,
     pub audit_id: String,
+}
+
+/// What `Debug` shows of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+// Hand-written so that a password or a token id never reaches a log line.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("domain_id", &self.domain_id)
+            .field("password", &REDACTED)
+            .field("default_project_id", &self.default_project_id)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("id", &REDACTED)
+            .field("user_id", &self.user_id)
+            .field("project_id", &self.project_id)
+            .field("roles", &self.roles)
+            .field("methods", &self.methods)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .field("audit_id", &self.audit_id)
+            .finish()
+    }
 }
 
 impl Token {

@@ -112,6 +112,26 @@ pub fn first_free(subnet: &Subnet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
     None
 }
 
+/// How many addresses [`first_free`] could still hand out: the pools' sizes
+/// less the used addresses and the gateway inside them. Saturating (an IPv6
+/// pool may hold up to 2^128 addresses).
+pub fn free_addresses(subnet: &Subnet, used: &BTreeSet<IpAddr>) -> u128 {
+    let mut free: u128 = 0;
+    for pool in &subnet.allocation_pools {
+        if pool.start.is_ipv4() != subnet.cidr.addr().is_ipv4() || pool.start > pool.end {
+            continue;
+        }
+        let size = (to_u128(pool.end) - to_u128(pool.start)).saturating_add(1);
+        let taken = used.range(pool.start..=pool.end).count() as u128;
+        let gateway = subnet
+            .gateway_ip
+            .filter(|g| (pool.start..=pool.end).contains(g) && !used.contains(g))
+            .map_or(0, |_| 1);
+        free = free.saturating_add(size.saturating_sub(taken + gateway));
+    }
+    free
+}
+
 /// A MAC as six `:`-separated hex pairs, normalised to lower case.
 pub fn normalize_mac(value: &str) -> Option<String> {
     let parts: Vec<&str> = value.split(':').collect();
@@ -202,6 +222,55 @@ mod tests {
         }];
         assert_eq!(first_free(&s, &BTreeSet::new()), Some(top));
         assert_eq!(first_free(&s, &BTreeSet::from([top])), None);
+    }
+
+    #[test]
+    fn free_addresses_match_what_allocation_hands_out() {
+        let cases = [
+            ("192.168.1.0/29", Some("192.168.1.1"), vec![]),
+            (
+                "192.168.1.0/29",
+                Some("192.168.1.1"),
+                vec!["192.168.1.3", "192.168.1.6"],
+            ),
+            ("10.0.0.0/28", Some("10.0.0.7"), vec!["10.0.0.2"]),
+            (
+                "10.0.0.0/28",
+                Some("10.0.0.7"),
+                vec!["10.0.0.2", "10.0.0.7"],
+            ),
+            ("10.30.0.0/30", None, vec!["10.30.0.2"]),
+            ("fd00::/125", Some("fd00::1"), vec!["fd00::5"]),
+        ];
+        for (cidr, gateway, used) in cases {
+            let mut s = subnet(cidr, gateway);
+            // A gateway inside the pools (pools given by hand) is skipped too.
+            if cidr == "10.0.0.0/28" {
+                s.allocation_pools = default_pools(s.cidr, None);
+            }
+            let mut used: BTreeSet<IpAddr> = used.iter().map(|u| u.parse().unwrap()).collect();
+            let free = free_addresses(&s, &used);
+            let mut handed = 0;
+            while let Some(ip) = first_free(&s, &used) {
+                used.insert(ip);
+                handed += 1;
+            }
+            assert_eq!(free, handed, "{cidr}");
+            assert_eq!(free_addresses(&s, &used), 0, "{cidr}");
+        }
+    }
+
+    #[test]
+    fn free_addresses_of_huge_ipv6_pools_saturate() {
+        let s = subnet("fd00::/64", Some("fd00::1"));
+        let used: BTreeSet<IpAddr> = ["fd00::2".parse().unwrap()].into();
+        assert_eq!(free_addresses(&s, &used), (1u128 << 64) - 3);
+        let mut all = subnet("::/0", None);
+        all.allocation_pools = vec![IpRange {
+            start: "::".parse().unwrap(),
+            end: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+        }];
+        assert_eq!(free_addresses(&all, &BTreeSet::new()), u128::MAX);
     }
 
     #[test]

@@ -39,4 +39,7 @@ pub trait Store: Send + Sync + 'static {
     /// After a failure: clear it and re-read the state, once every batch
     /// queued before this call has been answered.
     fn recover(&self) -> StoreFuture<World>;
+    /// A cheap round trip through the backend (readiness): answers once the
+    /// store can serve, without reading the state.
+    fn ping(&self) -> StoreFuture<()>;
 }

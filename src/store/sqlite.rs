@@ -21,6 +21,8 @@ enum Command {
         recover: bool,
         reply: oneshot::Sender<Result<World, StoreError>>,
     },
+    /// `SELECT 1` on the writer's connection, in turn with the commits.
+    Ping(oneshot::Sender<Result<(), StoreError>>),
 }
 
 pub struct SqliteStore {
@@ -96,6 +98,14 @@ impl Store for SqliteStore {
     fn recover(&self) -> StoreFuture<World> {
         self.load_with(true)
     }
+    fn ping(&self) -> StoreFuture<()> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.commands.send(Command::Ping(reply));
+        Box::pin(async move {
+            sent.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        })
+    }
 }
 
 /// The writer thread: answers commands in order until every sender is gone.
@@ -118,6 +128,13 @@ fn writer(mut connection: Connection, commands: mpsc::Receiver<Command>) {
                     poisoned = false;
                 }
                 let _ = reply.send(world);
+            }
+            Command::Ping(reply) => {
+                let answer = connection
+                    .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
+                    .map(drop)
+                    .map_err(io);
+                let _ = reply.send(answer);
             }
             Command::Commit(changes, reply) => {
                 let mut group = vec![(changes, reply)];

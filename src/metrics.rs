@@ -1,0 +1,405 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text): requests by
+//! operation, status and microversion group, latency per operation, store
+//! commit latency, and per-network gauges computed from the world at scrape
+//! time. The registry belongs to the app state, never to a global, so two
+//! apps in one process count separately.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+
+use crate::api::middleware::NOVA_API_VERSION;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::app::AppState;
+use crate::domain::ipam::free_addresses;
+use crate::domain::World;
+
+/// Latency buckets, in seconds: 100 µs to 2.5 s.
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// A histogram over [`LATENCY_BUCKETS`].
+pub fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// What a request did, from its route (never its raw URL: bounded cardinality).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    List,
+    Show,
+    Attach,
+    Detach,
+    InstanceActions,
+    Versions,
+    Identity,
+    Health,
+    Metrics,
+    /// Unrouted paths and methods, and anything not named above.
+    Other,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::List => "list",
+            Operation::Show => "show",
+            Operation::Attach => "attach",
+            Operation::Detach => "detach",
+            Operation::InstanceActions => "instance_actions",
+            Operation::Versions => "versions",
+            Operation::Identity => "identity",
+            Operation::Health => "health",
+            Operation::Metrics => "metrics",
+            Operation::Other => "other",
+        }
+    }
+
+    /// The operation of a routed request: its matched route and method.
+    pub fn of(method: &Method, route: &str) -> Operation {
+        if route.ends_with("/os-interface") {
+            match *method {
+                Method::GET => Operation::List,
+                Method::POST => Operation::Attach,
+                _ => Operation::Other,
+            }
+        } else if route.ends_with("/os-interface/{port_id}") {
+            match *method {
+                Method::GET => Operation::Show,
+                Method::DELETE => Operation::Detach,
+                _ => Operation::Other,
+            }
+        } else if route.contains("/os-instance-actions") {
+            Operation::InstanceActions
+        } else if route.starts_with("/identity") {
+            Operation::Identity
+        } else if matches!(route, "/healthz" | "/readyz") {
+            Operation::Health
+        } else if route == "/metrics" {
+            Operation::Metrics
+        } else if matches!(route, "/" | "/v2" | "/v2/") || route.starts_with("/v2.1") {
+            Operation::Versions
+        } else {
+            Operation::Other
+        }
+    }
+}
+
+/// The microversion groups where the os-interface response changes: 2.49
+/// (`tag` on attach) and 2.70 (`tag` in responses). `none` outside /v2.1.
+pub fn microversion_group(nova_version_header: Option<&HeaderValue>) -> &'static str {
+    let Some(minor) = nova_version_header
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("2."))
+        .and_then(|minor| minor.parse::<u16>().ok())
+    else {
+        return "none";
+    };
+    match minor {
+        0..=48 => "2.1-2.48",
+        49..=69 => "2.49-2.69",
+        _ => "2.70+",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    operation: &'static str,
+    status: u16,
+    microversion: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct NetworkLabels {
+    network_id: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The registry and the metrics the request path records into.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: HistogramFamily<OperationLabels>,
+    attachments: Family<NetworkLabels, Gauge>,
+    free_ips: Family<NetworkLabels, Gauge<f64, AtomicU64>>,
+    /// Scrapes rebuild the gauges, one at a time.
+    scrape: Mutex<()>,
+}
+
+impl Metrics {
+    /// A registry with every metric; `commit` is the store's commit-latency
+    /// histogram (see `Cloud::commit_histogram`).
+    pub fn new(commit: Histogram) -> Self {
+        let mut registry = Registry::with_prefix("porthole");
+        registry.register(
+            "build",
+            "The running porthole",
+            Info::new(vec![("version", crate::api::health::VERSION)]),
+        );
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by operation, status and microversion group",
+            requests.clone(),
+        );
+        let durations: HistogramFamily<OperationLabels> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time to answer a request, by operation",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        registry.register_with_unit(
+            "store_commit_duration",
+            "Time a write waited for the store to make it durable",
+            Unit::Seconds,
+            commit,
+        );
+        let attachments = Family::<NetworkLabels, Gauge>::default();
+        registry.register(
+            "network_attachments",
+            "Ports of the network attached to a server",
+            attachments.clone(),
+        );
+        let free_ips = Family::<NetworkLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "network_free_ips",
+            "Free addresses in the allocation pools of the network's subnets",
+            free_ips.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            durations,
+            attachments,
+            free_ips,
+            scrape: Mutex::new(()),
+        }
+    }
+
+    /// Count one answered request.
+    pub fn observe(
+        &self,
+        operation: Operation,
+        status: StatusCode,
+        microversion: &'static str,
+        seconds: f64,
+    ) {
+        let operation = operation.as_str();
+        self.requests
+            .get_or_create(&RequestLabels {
+                operation,
+                status: status.as_u16(),
+                microversion,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&OperationLabels { operation })
+            .observe(seconds);
+    }
+
+    /// The OpenMetrics text, with the gauges set from `networks`.
+    pub fn encode(&self, networks: &[NetworkStats]) -> String {
+        let _one_at_a_time = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
+        self.attachments.clear();
+        self.free_ips.clear();
+        for network in networks {
+            let labels = NetworkLabels {
+                network_id: network.id.clone(),
+            };
+            self.attachments
+                .get_or_create(&labels)
+                .set(network.attachments as i64);
+            // f64: an IPv6 /64 has more addresses than any integer gauge holds.
+            self.free_ips
+                .get_or_create(&labels)
+                .set(network.free_ips as f64);
+        }
+        let mut text = String::with_capacity(4096);
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
+
+/// What the gauges report of one network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkStats {
+    pub id: String,
+    /// Ports on the network bound to a server.
+    pub attachments: u64,
+    /// Free addresses over all its subnets' pools (saturating).
+    pub free_ips: u128,
+}
+
+/// Every network's attachments and free addresses, in network id order.
+pub fn network_stats(world: &World) -> Vec<NetworkStats> {
+    let mut stats: BTreeMap<&str, NetworkStats> = world
+        .networks()
+        .map(|n| {
+            (
+                n.id.as_str(),
+                NetworkStats {
+                    id: n.id.clone(),
+                    attachments: 0,
+                    free_ips: 0,
+                },
+            )
+        })
+        .collect();
+    for port in world.ports() {
+        if world.server(&port.device_id).is_some() {
+            if let Some(network) = stats.get_mut(port.network_id.as_str()) {
+                network.attachments += 1;
+            }
+        }
+    }
+    let none = std::collections::BTreeSet::<IpAddr>::new();
+    for subnet in world.subnets() {
+        if let Some(network) = stats.get_mut(subnet.network_id.as_str()) {
+            let used = world.used_ips(&subnet.id).unwrap_or(&none);
+            network.free_ips = network
+                .free_ips
+                .saturating_add(free_addresses(subnet, used));
+        }
+    }
+    stats.into_values().collect()
+}
+
+/// Route layer: tags the response with the route's operation, for [`record`].
+pub async fn tag_operation(request: Request, next: Next) -> Response {
+    let operation = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(Operation::Other, |route| {
+            Operation::of(request.method(), route.as_str())
+        });
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(operation);
+    response
+}
+
+/// Count and time one answered request (called by the access-log layer,
+/// around everything): its operation as tagged by [`tag_operation`]
+/// (`other` when unrouted), its status and microversion group.
+pub fn record(metrics: &Metrics, response: &Response, elapsed: std::time::Duration) {
+    let operation = response
+        .extensions()
+        .get::<Operation>()
+        .copied()
+        .unwrap_or(Operation::Other);
+    let group = microversion_group(response.headers().get(&NOVA_API_VERSION));
+    metrics.observe(operation, response.status(), group, elapsed.as_secs_f64());
+}
+
+/// Prometheus metrics.
+///
+/// OpenMetrics text: requests by operation, status and microversion group,
+/// latency histograms, store commit latency, attachments and free IPs per
+/// network. No token, no microversion.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    responses((
+        status = 200,
+        description = "The metrics.",
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        body = String
+    )),
+)]
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let networks = state.cloud.read(network_stats).await;
+    let text = state.metrics.encode(&networks);
+    let mut response = Body::from(text).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(OPENMETRICS_CONTENT_TYPE),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_come_from_the_route() {
+        let p = "/v2.1/{project_id}/servers/{server_id}";
+        let cases = [
+            (Method::GET, format!("{p}/os-interface"), Operation::List),
+            (Method::POST, format!("{p}/os-interface"), Operation::Attach),
+            (Method::PUT, format!("{p}/os-interface"), Operation::Other),
+            (
+                Method::GET,
+                format!("{p}/os-interface/{{port_id}}"),
+                Operation::Show,
+            ),
+            (
+                Method::DELETE,
+                format!("{p}/os-interface/{{port_id}}"),
+                Operation::Detach,
+            ),
+            (
+                Method::GET,
+                format!("{p}/os-instance-actions/{{request_id}}"),
+                Operation::InstanceActions,
+            ),
+            (
+                Method::GET,
+                "/v2.1/versions/{version_id}".into(),
+                Operation::Versions,
+            ),
+            (Method::GET, "/".into(), Operation::Versions),
+            (
+                Method::POST,
+                "/identity/v3/auth/tokens".into(),
+                Operation::Identity,
+            ),
+            (Method::GET, "/readyz".into(), Operation::Health),
+            (Method::GET, "/metrics".into(), Operation::Metrics),
+            (Method::GET, "/_porthole/reset".into(), Operation::Other),
+        ];
+        for (method, route, expected) in cases {
+            assert_eq!(Operation::of(&method, &route), expected, "{method} {route}");
+        }
+    }
+
+    #[test]
+    fn microversion_groups() {
+        let group = |v: &str| microversion_group(Some(&HeaderValue::from_str(v).unwrap()));
+        assert_eq!(microversion_group(None), "none");
+        assert_eq!(group("2.1"), "2.1-2.48");
+        assert_eq!(group("2.48"), "2.1-2.48");
+        assert_eq!(group("2.49"), "2.49-2.69");
+        assert_eq!(group("2.69"), "2.49-2.69");
+        assert_eq!(group("2.70"), "2.70+");
+        assert_eq!(group("2.104"), "2.70+");
+        assert_eq!(group("junk"), "none");
+    }
+}
