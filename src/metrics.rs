@@ -53,6 +53,10 @@ pub enum Operation {
     Identity,
     Health,
     Metrics,
+    /// `/_porthole/*`.
+    Control,
+    /// `/openapi.json`.
+    Openapi,
     /// Unrouted paths and methods, and anything not named above.
     Other,
 }
@@ -69,6 +73,8 @@ impl Operation {
             Operation::Identity => "identity",
             Operation::Health => "health",
             Operation::Metrics => "metrics",
+            Operation::Control => "control",
+            Operation::Openapi => "openapi",
             Operation::Other => "other",
         }
     }
@@ -95,6 +101,10 @@ impl Operation {
             Operation::Health
         } else if route == "/metrics" {
             Operation::Metrics
+        } else if route.starts_with("/_porthole/") {
+            Operation::Control
+        } else if route == "/openapi.json" {
+            Operation::Openapi
         } else if matches!(route, "/" | "/v2" | "/v2/") || route.starts_with("/v2.1") {
             Operation::Versions
         } else {
@@ -376,6 +386,8 @@ mod tests {
                 Operation::Versions,
             ),
             (Method::GET, "/".into(), Operation::Versions),
+            (Method::POST, "/_porthole/reset".into(), Operation::Control),
+            (Method::GET, "/openapi.json".into(), Operation::Openapi),
             (
                 Method::POST,
                 "/identity/v3/auth/tokens".into(),
@@ -383,7 +395,7 @@ mod tests {
             ),
             (Method::GET, "/readyz".into(), Operation::Health),
             (Method::GET, "/metrics".into(), Operation::Metrics),
-            (Method::GET, "/_porthole/reset".into(), Operation::Other),
+            (Method::GET, "/nowhere".into(), Operation::Other),
         ];
         for (method, route, expected) in cases {
             assert_eq!(Operation::of(&method, &route), expected, "{method} {route}");
