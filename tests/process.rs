@@ -160,6 +160,22 @@ impl Porthole {
         self.output.lock().unwrap().clone()
     }
 
+    /// Whether the process has written `needle`, waiting (bounded) for the
+    /// reader threads: a line logged before the port answered may still be
+    /// in the pipe when the first request returns.
+    async fn logged(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.output().contains(needle) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
@@ -408,7 +424,7 @@ async fn acknowledged_changes_survive_sigkill() {
     let seed = write_seed(dir.path(), "seed.toml", &seed_toml());
 
     let mut p = Launch::flags(dir.path(), Some(&seed)).start().await;
-    assert!(p.output().contains(APPLIED), "{}", p.output());
+    assert!(p.logged(APPLIED).await, "{}", p.output());
 
     // 1. Attach an existing port by port_id; SIGKILL right after the answer.
     let answer = Api::new(&p)
@@ -465,7 +481,7 @@ async fn acknowledged_changes_survive_sigkill() {
 
     // Restarted with the seed again: it must not be re-applied.
     let mut p = Launch::flags(dir.path(), Some(&seed)).start().await;
-    assert!(p.output().contains(NOT_APPLIED), "{}", p.output());
+    assert!(p.logged(NOT_APPLIED).await, "{}", p.output());
     assert!(!p.output().contains(APPLIED), "{}", p.output());
     let api = Api::new(&p);
     assert_eq!(
@@ -753,7 +769,7 @@ project_id = "{PROJECT}"
     // ...and a good seed is applied to the (still empty) store.
     let good = write_seed(dir.path(), "seed.toml", &seed_toml());
     let p = Launch::flags(dir.path(), Some(&good)).start().await;
-    assert!(p.output().contains(APPLIED), "{}", p.output());
+    assert!(p.logged(APPLIED).await, "{}", p.output());
     assert_eq!(
         Api::new(&p).list(SERVER).await,
         json!({"interfaceAttachments": []})
@@ -795,7 +811,7 @@ async fn memory_store_forgets_on_restart() {
         .arg("memory")
         .start()
         .await;
-    assert!(p.output().contains(APPLIED), "{}", p.output());
+    assert!(p.logged(APPLIED).await, "{}", p.output());
     assert_eq!(
         Api::new(&p).list(SERVER).await,
         json!({"interfaceAttachments": []})
@@ -830,7 +846,7 @@ async fn environment_variables_configure_the_server() {
 
     // sqlite in PORTHOLE_DATA_DIR, seeded from PORTHOLE_SEED, on PORTHOLE_LISTEN.
     let mut p = by_env("sqlite", Some(&seed)).start().await;
-    assert!(p.output().contains(APPLIED), "{}", p.output());
+    assert!(p.logged(APPLIED).await, "{}", p.output());
     let answer = Api::new(&p)
         .post(
             &interfaces(SERVER),
@@ -853,8 +869,8 @@ async fn environment_variables_configure_the_server() {
 
     // PORTHOLE_STORE=memory: a fresh world from the seed, the file untouched.
     let p = by_env("memory", Some(&seed)).start().await;
-    assert!(p.output().contains(APPLIED), "{}", p.output());
-    assert!(p.output().contains("store=\"memory\""), "{}", p.output());
+    assert!(p.logged(APPLIED).await, "{}", p.output());
+    assert!(p.logged("store=\"memory\"").await, "{}", p.output());
     assert_eq!(
         Api::new(&p).list(SERVER).await,
         json!({"interfaceAttachments": []})
@@ -901,7 +917,7 @@ async fn deterministic_runs_repeat_and_reset_is_durable() {
         outcomes.push((state.body["ports"].clone(), attach.body, attach.request_id));
 
         let p = run(data).start().await;
-        assert!(p.output().contains(NOT_APPLIED), "{}", p.output());
+        assert!(p.logged(NOT_APPLIED).await, "{}", p.output());
         assert_eq!(
             Api::new(&p).list(SERVER).await,
             json!({"interfaceAttachments": []}),
