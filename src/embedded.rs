@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
+use crate::app::{AppOptions, AppState};
 use crate::config::AuthMode;
 use crate::seed::SeedDocument;
 use crate::server::serve_until;
@@ -179,10 +179,14 @@ impl EmbeddedBuilder {
             .await
             .map_err(|e| format!("cannot load state: {e}"))?;
         cloud
-            .seed_if_empty(changes)
+            .seed_if_empty(changes.clone())
             .await
             .map_err(|e| format!("cannot apply the seed: {e}"))?;
-        let state = AppState::new(cloud, self.auth);
+        // `POST /_porthole/reset` returns to this seed, as in `serve`.
+        let state = AppState::new(cloud, self.auth).with_options(AppOptions {
+            seed: Arc::new(changes),
+            ..AppOptions::default()
+        });
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
             .await
             .map_err(|e| format!("cannot listen: {e}"))?;

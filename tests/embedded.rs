@@ -66,6 +66,24 @@ async fn embedded_serves_attaches_and_shuts_down() {
         .unwrap();
     assert_eq!(health.status(), 200);
 
+    // Reset returns to the builder's seed: the seeded server is still there,
+    // without the attachment.
+    let reset = client
+        .post(format!("{}/_porthole/reset", porthole.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    let listed: Value = client
+        .get(interfaces(&porthole))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!({"interfaceAttachments": []}));
+
     let address = porthole.address();
     porthole.shutdown().await.unwrap();
     assert!(

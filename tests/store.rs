@@ -205,3 +205,28 @@ async fn seed_applies_only_to_an_empty_store() {
     assert!(cloud.seed_if_empty(seed_changes()).await.unwrap());
     assert!(!cloud.seed_if_empty(seed_changes()).await.unwrap());
 }
+
+/// A failed sqlite commit refuses later writes until a reload; readiness
+/// says so in the meantime instead of answering from a store that
+/// accepts nothing.
+#[tokio::test]
+async fn sqlite_is_not_ready_between_a_failed_commit_and_the_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    let seed = seed_changes();
+    store.submit(seed.clone()).await.unwrap();
+    let mut world = World::default();
+    for c in &seed {
+        world.apply(c.clone());
+    }
+    // Another port with PORT_FREE's MAC: the UNIQUE constraint fails the commit.
+    let mut clash = world.port(PORT_FREE).unwrap().clone();
+    clash.id = "0f0f0f0f-0000-4000-8000-000000000000".into();
+    assert!(matches!(
+        store.submit(vec![Change::PutPort(clash)]).await,
+        Err(StoreError::Io(_))
+    ));
+    assert!(matches!(store.ping().await, Err(StoreError::Poisoned)));
+    assert_eq!(store.recover().await.unwrap().dump(), world.dump());
+    store.ping().await.unwrap();
+}

@@ -130,10 +130,15 @@ fn writer(mut connection: Connection, commands: mpsc::Receiver<Command>) {
                 let _ = reply.send(world);
             }
             Command::Ping(reply) => {
-                let answer = connection
-                    .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
-                    .map(drop)
-                    .map_err(io);
+                // Not ready while writes are refused, even if reads would work.
+                let answer = if poisoned {
+                    Err(StoreError::Poisoned)
+                } else {
+                    connection
+                        .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
+                        .map(drop)
+                        .map_err(io)
+                };
                 let _ = reply.send(answer);
             }
             Command::Commit(changes, reply) => {
