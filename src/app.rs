@@ -48,6 +48,35 @@ impl Default for AppOptions {
     }
 }
 
+/// The latest activation scheduled for each port: a timer from an earlier
+/// attachment of the same port (detached and attached again) is stale and
+/// must not turn the new one `ACTIVE` early.
+#[derive(Debug, Default)]
+pub struct PendingActivations {
+    latest: std::sync::Mutex<(u64, std::collections::HashMap<String, u64>)>,
+}
+
+impl PendingActivations {
+    /// A ticket for `port_id`, superseding any earlier one.
+    pub fn schedule(&self, port_id: &str) -> u64 {
+        let mut guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let (counter, latest) = &mut *guard;
+        *counter += 1;
+        latest.insert(port_id.to_owned(), *counter);
+        *counter
+    }
+
+    /// Whether `ticket` is still the latest for `port_id` (then it is used up).
+    pub fn take(&self, port_id: &str, ticket: u64) -> bool {
+        let mut guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let current = guard.1.get(port_id) == Some(&ticket);
+        if current {
+            guard.1.remove(port_id);
+        }
+        current
+    }
+}
+
 impl AppOptions {
     /// The status a port gets when it is attached.
     pub fn attached_status(&self) -> &'static str {
@@ -72,6 +101,8 @@ pub struct AppInner {
     pub options: AppOptions,
     /// Faults on demand, set through the control plane.
     pub faults: FaultRules,
+    /// Delayed port activations waiting (`--port-activation-delay-ms`).
+    pub activations: PendingActivations,
     /// This app's metrics registry (`GET /metrics`).
     pub metrics: Arc<Metrics>,
 }
@@ -101,6 +132,7 @@ impl AppState {
             keystone: None,
             options: AppOptions::default(),
             faults: FaultRules::default(),
+            activations: PendingActivations::default(),
             metrics,
         }))
     }
@@ -125,6 +157,7 @@ impl AppState {
             keystone: Some(keystone),
             options: AppOptions::default(),
             faults: FaultRules::default(),
+            activations: PendingActivations::default(),
             metrics,
         }))
     }

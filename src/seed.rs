@@ -362,7 +362,10 @@ fn check_id(
             "id must be at most 255 characters, without '/' or control characters",
         ),
         Some(id) => Ok(id.clone()),
-        None => Ok(ids.uuid()),
+        // A deterministic source may repeat an id an earlier run used.
+        None => Ok(std::iter::repeat_with(|| ids.uuid())
+            .find(|id| !seen.contains(id))
+            .expect("an endless iterator")),
     }
 }
 

@@ -61,6 +61,10 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
     let cloud = Cloud::open_with(store, ids)
         .await
         .map_err(|e| format!("cannot load state: {e}"))?;
+    // Read before the seed can fill it.
+    let held_state = cloud
+        .read(|world| (!world.is_empty()).then(|| world.next_sequence()))
+        .await;
     let mut seed = Vec::new();
     if let Some(path) = &config.seed {
         let changes = SeedDocument::from_file(path)
@@ -77,6 +81,12 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         } else {
             tracing::info!(seed = %path.display(), "store already holds state; seed not applied");
         }
+    }
+    // A reset replays from here (the seed's generated ids already taken);
+    // a store with state goes on with other ids than its earlier runs.
+    cloud.ids().mark_restart_point();
+    if let Some(sequence) = held_state {
+        cloud.ids().diverge(sequence);
     }
     let options = AppOptions {
         control_plane: config.control_plane,

@@ -555,6 +555,38 @@ async fn attached_ports_turn_active_after_the_delay() {
     assert_eq!(states, [json!("ACTIVE"), json!("ACTIVE")]);
 }
 
+/// Attached, detached and attached again within the delay: the first
+/// attachment's timer must not turn the second one `ACTIVE` early.
+#[tokio::test(start_paused = true)]
+async fn a_stale_activation_does_not_cut_a_later_attachment_short() {
+    let options = AppOptions {
+        port_activation_delay: Duration::from_millis(300),
+        port_initial_status: "BUILD",
+        ..AppOptions::default()
+    };
+    let app = TestApp::with_options(AuthMode::Noauth, options, IdSource::random()).await;
+    let attach = || async {
+        app.post(
+            &interfaces(SERVER),
+            &json!({"interfaceAttachment": {"port_id": PORT_FREE}}),
+        )
+        .await
+    };
+    let state = || async {
+        app.get(&interface(SERVER, PORT_FREE)).await.json()["interfaceAttachment"]["port_state"]
+            .clone()
+    };
+    assert_eq!(attach().await.status, 200);
+    assert_eq!(app.delete(&interface(SERVER, PORT_FREE)).await.status, 202);
+    // The paused clock moves only as far as each sleep asks.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(attach().await.status, 200);
+    tokio::time::sleep(Duration::from_millis(200)).await; // the first timer is due
+    assert_eq!(state().await, "BUILD");
+    tokio::time::sleep(Duration::from_millis(150)).await; // the second is due
+    assert_eq!(state().await, "ACTIVE");
+}
+
 #[tokio::test]
 async fn deterministic_ids_repeat() {
     async fn run() -> (Value, String) {

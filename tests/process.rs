@@ -879,7 +879,8 @@ async fn environment_variables_configure_the_server() {
 
 /// `PORTHOLE_DETERMINISTIC`: two fresh runs give the same ids, MACs and
 /// request ids (the seed's generated ids included); a control-plane reset
-/// is as durable as any other change.
+/// is as durable as any other change; a restart on a store with state does
+/// not reuse the earlier run's ids, and a reset replays them.
 #[tokio::test]
 async fn deterministic_runs_repeat_and_reset_is_durable() {
     let dir = tempfile::tempdir().unwrap();
@@ -918,10 +919,39 @@ async fn deterministic_runs_repeat_and_reset_is_durable() {
 
         let p = run(data).start().await;
         assert!(p.logged(NOT_APPLIED).await, "{}", p.output());
+        let api = Api::new(&p);
         assert_eq!(
-            Api::new(&p).list(SERVER).await,
+            api.list(SERVER).await,
             json!({"interfaceAttachments": []}),
             "the reset survived the kill"
+        );
+        // A restart on a store with state goes on with other ids ...
+        let attach = api
+            .post(
+                &interfaces(SERVER),
+                &json!({"interfaceAttachment": {"net_id": NET}}),
+            )
+            .await;
+        assert_eq!(attach.status, 200, "{}", attach.body);
+        let (_, first, first_request) = outcomes.last().unwrap();
+        assert_ne!(
+            attach.body["interfaceAttachment"]["port_id"],
+            first["interfaceAttachment"]["port_id"]
+        );
+        assert_ne!(&attach.request_id, first_request);
+        // ... and a reset replays the fresh run's.
+        let reset = api.post("/_porthole/reset", &json!({})).await;
+        assert_eq!(reset.status, 200, "{}", reset.body);
+        let state = api.get("/_porthole/state").await;
+        let attach = api
+            .post(
+                &interfaces(SERVER),
+                &json!({"interfaceAttachment": {"net_id": NET}}),
+            )
+            .await;
+        assert_eq!(
+            (state.body["ports"].clone(), attach.body, attach.request_id),
+            outcomes.last().unwrap().clone()
         );
     }
     assert_eq!(outcomes[0], outcomes[1]);

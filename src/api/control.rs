@@ -116,7 +116,6 @@ impl StateCounts {
 )]
 pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
     let seed = app.options.seed.clone();
-    app.faults.clear();
     let counts = app
         .cloud
         .write(|txn| {
@@ -128,6 +127,9 @@ pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
         })
         .await
         .map_err(store_fault)?;
+    // Only once the reset is durable: a failed one changes nothing.
+    app.faults.clear();
+    app.cloud.ids().restart();
     Ok(json(StatusCode::OK, &counts))
 }
 
@@ -360,7 +362,7 @@ pub async fn delete_server(
 pub async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
     let request: FaultRuleRequest = parse(&body)?;
     let rule = request
-        .into_rule(app.cloud.ids().uuid())
+        .into_rule(app.cloud.ids().rule_id())
         .map_err(Fault::ControlBadRequest)?;
     app.faults.add(rule.clone());
     Ok(json(StatusCode::CREATED, &rule))

@@ -126,7 +126,12 @@ impl FaultRule {
         (self.operation == FaultOperation::Any || self.operation == operation)
             && self.server_id.as_deref().is_none_or(|s| s == server_id)
             && self.port_id.as_deref().is_none_or(|p| Some(p) == port_id)
-            && self.times.is_none_or(|times| self.fired < times)
+            && !self.exhausted()
+    }
+
+    /// Fired as often as `times` allows (it stays listed, with its count).
+    fn exhausted(&self) -> bool {
+        self.times.is_some_and(|times| self.fired >= times)
     }
 }
 
@@ -140,7 +145,7 @@ pub struct Firing {
 
 #[derive(Debug, Default)]
 pub struct FaultRules {
-    /// Whether any rule is set: the hot path reads only this.
+    /// Whether any rule can still fire: the hot path reads only this.
     active: AtomicBool,
     rules: Mutex<Vec<FaultRule>>,
 }
@@ -192,7 +197,7 @@ impl FaultRules {
                 && (rule.probability >= 1.0 || ids.draw() < rule.probability)
         })?;
         rule.fired += 1;
-        Some(Firing {
+        let firing = Firing {
             delay: Duration::from_millis(rule.delay_ms),
             fault: rule.status.map(|status| {
                 (
@@ -201,7 +206,16 @@ impl FaultRules {
                     rule.message.clone().unwrap_or_default(),
                 )
             }),
-        })
+        };
+        if rule.exhausted() && rules.iter().all(FaultRule::exhausted) {
+            self.active.store(false, Ordering::Release);
+        }
+        Some(firing)
+    }
+
+    /// Whether a call needs classifying at all.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
     }
 }
 
@@ -237,6 +251,9 @@ pub async fn inject_faults(
     request: Request,
     next: Next,
 ) -> Response {
+    if !state.faults.is_active() {
+        return next.run(request).await;
+    }
     let firing = classify(&request).and_then(|(operation, server_id, port_id)| {
         state
             .faults
@@ -315,8 +332,18 @@ mod tests {
         }
         assert_eq!(rules.fire(FaultOperation::Attach, "s", None, &ids), None);
         assert_eq!(rules.list()[0].fired, 2);
+        // Exhausted: calls skip the lock again.
+        assert!(!rules.is_active());
         assert!(rules.remove("r"));
         assert!(!rules.remove("r"));
+        rules.add(
+            request(r#"{"status": 500, "times": 1}"#)
+                .into_rule("a".into())
+                .unwrap(),
+        );
+        rules.add(request(r#"{"status": 501}"#).into_rule("b".into()).unwrap());
+        rules.fire(FaultOperation::List, "s", None, &ids).unwrap();
+        assert!(rules.is_active(), "b can still fire");
     }
 
     #[test]

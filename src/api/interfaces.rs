@@ -251,16 +251,25 @@ pub async fn attach_interface(
 fn schedule_activation(app: &AppState, port: &model::Port) {
     let app = app.clone();
     let (server_id, port_id, from) = (port.device_id.clone(), port.id.clone(), port.status.clone());
-    tokio::spawn(async move {
-        tokio::time::sleep(app.options.port_activation_delay).await;
-        let activated = app
-            .cloud
-            .write(|txn| ops::activate_port(txn, &server_id, &port_id, &from))
-            .await;
-        if let Err(error) = activated {
-            tracing::error!(%error, port_id, "could not activate a port");
-        }
-    });
+    let ticket = app.activations.schedule(&port_id);
+    // In the attaching request's span: its log lines carry that request id.
+    let span = tracing::Span::current();
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            tokio::time::sleep(app.options.port_activation_delay).await;
+            if !app.activations.take(&port_id, ticket) {
+                return;
+            }
+            let activated = app
+                .cloud
+                .write(|txn| ops::activate_port(txn, &server_id, &port_id, &from))
+                .await;
+            if let Err(error) = activated {
+                tracing::error!(%error, port_id, "could not activate a port");
+            }
+        },
+        span,
+    ));
 }
 
 /// Detach a port interface from a server.

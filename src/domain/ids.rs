@@ -27,11 +27,57 @@ pub fn is_uuid_like(value: &str) -> bool {
 }
 
 /// Where generated ids come from: random (the default), or a seeded
-/// generator (`--deterministic SEED`) so that port ids, MACs and request ids
-/// repeat run to run for the same sequence of calls.
+/// generator (`--deterministic SEED`) so that port ids, MACs, request ids and
+/// fault draws repeat run to run for the same sequence of calls.
 #[derive(Debug, Default)]
 pub struct IdSource {
-    seeded: Option<std::sync::Mutex<rand_chacha::ChaCha8Rng>>,
+    seeded: Option<Seeded>,
+}
+
+/// One ChaCha stream per purpose, so that, say, a GET (which takes a request
+/// id) does not shift the port ids of the attaches after it.
+#[derive(Debug, Clone)]
+struct Streams {
+    /// Ids and MACs of things in the world (seed entries, created ports).
+    world: rand_chacha::ChaCha8Rng,
+    /// Request ids.
+    requests: rand_chacha::ChaCha8Rng,
+    /// Fault-rule ids and probability draws.
+    faults: rand_chacha::ChaCha8Rng,
+}
+
+impl Streams {
+    fn new(seed: u64, salt: u64) -> Self {
+        use rand_chacha::rand_core::SeedableRng;
+        let stream = |n: u64| {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&seed.to_le_bytes());
+            key[8..16].copy_from_slice(&salt.to_le_bytes());
+            let mut rng = rand_chacha::ChaCha8Rng::from_seed(key);
+            rng.set_stream(n);
+            rng
+        };
+        Streams {
+            world: stream(0),
+            requests: stream(1),
+            faults: stream(2),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Seeded {
+    seed: u64,
+    current: std::sync::Mutex<Streams>,
+    /// Where `restart` goes back to: the state after the start-up seed.
+    restart_point: std::sync::Mutex<Streams>,
+}
+
+#[derive(Clone, Copy)]
+enum Purpose {
+    World,
+    Requests,
+    Faults,
 }
 
 impl IdSource {
@@ -40,11 +86,13 @@ impl IdSource {
     }
 
     pub fn seeded(seed: u64) -> Self {
-        use rand_chacha::rand_core::SeedableRng;
+        let streams = Streams::new(seed, 0);
         IdSource {
-            seeded: Some(std::sync::Mutex::new(
-                rand_chacha::ChaCha8Rng::seed_from_u64(seed),
-            )),
+            seeded: Some(Seeded {
+                seed,
+                current: std::sync::Mutex::new(streams.clone()),
+                restart_point: std::sync::Mutex::new(streams),
+            }),
         }
     }
 
@@ -52,34 +100,77 @@ impl IdSource {
         self.seeded.is_some()
     }
 
-    fn uuid_value(&self) -> uuid::Uuid {
-        match &self.seeded {
-            None => uuid::Uuid::new_v4(),
-            Some(rng) => {
-                use rand_chacha::rand_core::RngCore;
-                let mut bytes = [0u8; 16];
-                rng.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .fill_bytes(&mut bytes);
-                uuid::Builder::from_random_bytes(bytes).into_uuid()
-            }
+    /// Remember the current position (after the start-up seed took its ids),
+    /// for `restart`.
+    pub fn mark_restart_point(&self) {
+        if let Some(s) = &self.seeded {
+            *lock(&s.restart_point) = lock(&s.current).clone();
         }
+    }
+
+    /// Back to the restart point (`POST /_porthole/reset`): after a reset
+    /// the same calls get the same ids as in a fresh run.
+    pub fn restart(&self) {
+        if let Some(s) = &self.seeded {
+            *lock(&s.current) = lock(&s.restart_point).clone();
+        }
+    }
+
+    /// Continue on streams of their own, derived from `salt`: a process
+    /// restarted on a store that holds state must not hand out the ids its
+    /// previous run already used.
+    pub fn diverge(&self, salt: u64) {
+        if let Some(s) = &self.seeded {
+            *lock(&s.current) = Streams::new(s.seed, salt.wrapping_add(1));
+        }
+    }
+
+    fn fill(&self, purpose: Purpose, bytes: &mut [u8]) {
+        use rand_chacha::rand_core::RngCore;
+        let Some(s) = &self.seeded else {
+            unreachable!("only seeded sources fill")
+        };
+        let mut streams = lock(&s.current);
+        let rng = match purpose {
+            Purpose::World => &mut streams.world,
+            Purpose::Requests => &mut streams.requests,
+            Purpose::Faults => &mut streams.faults,
+        };
+        rng.fill_bytes(bytes);
+    }
+
+    fn uuid_value(&self, purpose: Purpose) -> uuid::Uuid {
+        if self.seeded.is_none() {
+            return uuid::Uuid::new_v4();
+        }
+        let mut bytes = [0u8; 16];
+        self.fill(purpose, &mut bytes);
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 
     /// A number in [0, 1) from the same source, so that fault
     /// probabilities repeat too in deterministic mode.
     pub fn draw(&self) -> f64 {
-        let bits = u64::from_le_bytes(
-            self.uuid_value().into_bytes()[..8]
-                .try_into()
-                .expect("8 bytes"),
-        );
-        (bits >> 11) as f64 / (1u64 << 53) as f64
+        let bits = if self.seeded.is_none() {
+            // The low 62 bits of a v4 UUID are random (version and variant
+            // bits sit above them).
+            uuid::Uuid::new_v4().as_u128() as u64
+        } else {
+            let mut bytes = [0u8; 8];
+            self.fill(Purpose::Faults, &mut bytes);
+            u64::from_le_bytes(bytes)
+        };
+        (bits & ((1u64 << 53) - 1)) as f64 / (1u64 << 53) as f64
     }
 
-    /// A canonical (lower-case, hyphenated) UUID4 string.
+    /// A canonical (lower-case, hyphenated) UUID4 string, for a thing in the world.
     pub fn uuid(&self) -> String {
-        self.uuid_value().to_string()
+        self.uuid_value(Purpose::World).to_string()
+    }
+
+    /// The id of a fault rule (its own stream: rules do not shift port ids).
+    pub fn rule_id(&self) -> String {
+        self.uuid_value(Purpose::Faults).to_string()
     }
 
     /// Nova's request id form: `req-<uuid4>`.
@@ -87,7 +178,7 @@ impl IdSource {
         let mut id = String::with_capacity(40);
         id.push_str("req-");
         id.push_str(
-            self.uuid_value()
+            self.uuid_value(Purpose::Requests)
                 .hyphenated()
                 .encode_lower(&mut uuid::Uuid::encode_buffer()),
         );
@@ -96,12 +187,16 @@ impl IdSource {
 
     /// A MAC under OpenStack's `fa:16:3e` base.
     pub fn mac(&self) -> String {
-        let bytes = self.uuid_value().into_bytes();
+        let bytes = self.uuid_value(Purpose::World).into_bytes();
         format!(
             "fa:16:3e:{:02x}:{:02x}:{:02x}",
             bytes[0], bytes[1], bytes[2]
         )
     }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Is `value` a project id as Nova's router accepts it (`[0-9a-f-]+`)?
@@ -126,10 +221,44 @@ mod tests {
         assert_eq!(a.request_id(), b.request_id());
         assert_ne!(IdSource::seeded(8).uuid(), first[0]);
         assert!(is_uuid_like(&first[0]));
+        // Request ids and draws do not move the world's ids.
+        let c = IdSource::seeded(7);
+        c.request_id();
+        c.draw();
+        c.rule_id();
+        assert_eq!(c.uuid(), first[0]);
         assert_eq!(
             uuid::Uuid::parse_str(&first[0]).unwrap().get_version_num(),
             4
         );
+    }
+
+    #[test]
+    fn restart_returns_to_the_mark_and_diverge_leaves_it() {
+        let ids = IdSource::seeded(3);
+        let seeded = ids.uuid();
+        ids.mark_restart_point();
+        let first: Vec<String> = (0..3).map(|_| ids.uuid()).collect();
+        let request = ids.request_id();
+        ids.restart();
+        assert_eq!((0..3).map(|_| ids.uuid()).collect::<Vec<_>>(), first);
+        assert_eq!(ids.request_id(), request);
+        ids.diverge(5);
+        let diverged = ids.uuid();
+        assert!(![&seeded, &first[0], &first[1], &first[2]].contains(&&diverged));
+        ids.restart();
+        assert_eq!(ids.uuid(), first[0]);
+    }
+
+    #[test]
+    fn draws_are_uniform_enough() {
+        for ids in [IdSource::random(), IdSource::seeded(9)] {
+            let draws: Vec<f64> = (0..4000).map(|_| ids.draw()).collect();
+            assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+            let low = draws.iter().filter(|d| **d < 0.5).count();
+            // Binomial(4000, 0.5): sd ~32; 6 sd either side.
+            assert!((1810..2190).contains(&low), "{low}");
+        }
     }
 
     #[test]

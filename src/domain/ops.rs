@@ -326,9 +326,16 @@ fn attach_on_host(
             break mac;
         }
     };
+    // A deterministic source may repeat an id an earlier run used.
+    let id = loop {
+        let id = txn.ids().uuid();
+        if world.port(&id).is_none() {
+            break id;
+        }
+    };
     let network_id = network.id.clone();
     let port = Port {
-        id: txn.ids().uuid(),
+        id,
         network_id,
         project_id: server.project_id.clone(),
         mac_address,

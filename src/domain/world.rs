@@ -49,6 +49,11 @@ pub struct World {
 }
 
 impl World {
+    /// The sequence number the next port or action will take.
+    pub fn next_sequence(&self) -> u64 {
+        self.next_seq
+    }
+
     pub fn is_empty(&self) -> bool {
         self.servers.is_empty() && self.networks.is_empty() && self.ports.is_empty()
     }
