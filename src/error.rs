@@ -10,7 +10,7 @@ pub enum Fault {
     #[error("API Version String {0} is of invalid format. Must be of format MajorNum.MinorNum.")]
     InvalidVersionFormat(String),
     #[error("Version {0} is not supported by the API. Minimum is {min} and maximum is {max}.", min = ApiVersion::MIN, max = ApiVersion::MAX)]
-    VersionNotSupported(ApiVersion),
+    VersionNotSupported(String),
     #[error("Unsupported Content-Type")]
     UnsupportedMediaType,
     #[error("Malformed request body")]
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn messages() {
         assert_eq!(
-            Fault::VersionNotSupported(ApiVersion::new(2, 105)).to_string(),
+            Fault::VersionNotSupported("2.105".into()).to_string(),
             "Version 2.105 is not supported by the API. Minimum is 2.1 and maximum is 2.104."
         );
         assert_eq!(

@@ -131,6 +131,10 @@ pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
         Some(values) if version.major == 2 => values.clone(),
         _ => version_values(version),
     };
+    insert_version_headers(headers, standard, legacy);
+}
+
+fn insert_version_headers(headers: &mut HeaderMap, standard: HeaderValue, legacy: HeaderValue) {
     headers.insert(OPENSTACK_API_VERSION.clone(), standard);
     headers.insert(NOVA_API_VERSION.clone(), legacy);
     headers.append(
@@ -154,14 +158,14 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The negotiated version, or the fault (with the version to echo, for 406).
-pub fn negotiate_version(headers: &HeaderMap) -> Result<ApiVersion, (Fault, Option<ApiVersion>)> {
+pub fn negotiate_version(headers: &HeaderMap) -> Result<ApiVersion, (Fault, Option<String>)> {
     let standard = header_text(headers, "openstack-api-version");
     let legacy = header_text(headers, "x-openstack-nova-api-version");
     match requested_version(standard.as_deref(), legacy.as_deref()) {
         None => Ok(ApiVersion::MIN),
         Some(value) => parse_version(value).map_err(|e| match e {
             VersionError::InvalidFormat(raw) => (Fault::InvalidVersionFormat(raw), None),
-            VersionError::NotSupported(v) => (Fault::VersionNotSupported(v), Some(v)),
+            VersionError::NotSupported(v) => (Fault::VersionNotSupported(v.clone()), Some(v)),
         }),
     }
 }
@@ -282,7 +286,13 @@ pub async fn compute_api(
         Err((fault, echo)) => {
             let mut response = fault.into_response();
             if let Some(version) = echo {
-                add_version_headers(response.headers_mut(), version);
+                let values = (
+                    HeaderValue::from_str(&format!("compute {version}")),
+                    HeaderValue::from_str(&version),
+                );
+                if let (Ok(standard), Ok(legacy)) = values {
+                    insert_version_headers(response.headers_mut(), standard, legacy);
+                }
             }
             return response;
         }

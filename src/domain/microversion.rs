@@ -48,8 +48,9 @@ impl fmt::Display for ApiVersion {
 pub enum VersionError {
     /// Not `latest` and not `MajorNum.MinorNum` (the raw value).
     InvalidFormat(String),
-    /// Well formed, outside [MIN, MAX].
-    NotSupported(ApiVersion),
+    /// Well formed, outside [MIN, MAX]: the value as given (Nova echoes it
+    /// digit for digit, however large).
+    NotSupported(String),
 }
 
 /// Parse one version value: `latest` or `^([1-9]\d*)\.([1-9]\d*|0)$`.
@@ -59,7 +60,8 @@ pub fn parse_version(value: &str) -> Result<ApiVersion, VersionError> {
     }
     let invalid = || VersionError::InvalidFormat(value.to_owned());
     let (major, minor) = value.split_once('.').ok_or_else(invalid)?;
-    let number = |s: &str, zero_ok: bool| -> Option<u32> {
+    // `Some(None)`: well formed but too large for u32, so out of range.
+    let number = |s: &str, zero_ok: bool| -> Option<Option<u32>> {
         let b = s.as_bytes();
         if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
             return None;
@@ -67,15 +69,15 @@ pub fn parse_version(value: &str) -> Result<ApiVersion, VersionError> {
         if b[0] == b'0' && !(zero_ok && b.len() == 1) {
             return None;
         }
-        s.parse().ok()
+        Some(s.parse().ok())
     };
     let major = number(major, false).ok_or_else(invalid)?;
     let minor = number(minor, true).ok_or_else(invalid)?;
-    let version = ApiVersion::new(major, minor);
-    if version.in_range() {
-        Ok(version)
-    } else {
-        Err(VersionError::NotSupported(version))
+    match (major, minor) {
+        (Some(major), Some(minor)) if ApiVersion::new(major, minor).in_range() => {
+            Ok(ApiVersion::new(major, minor))
+        }
+        _ => Err(VersionError::NotSupported(value.to_owned())),
     }
 }
 
@@ -129,16 +131,22 @@ mod tests {
     fn rejects_out_of_range() {
         assert_eq!(
             parse_version("2.0"),
-            Err(VersionError::NotSupported(ApiVersion::new(2, 0)))
+            Err(VersionError::NotSupported("2.0".into()))
         );
         assert_eq!(
             parse_version("2.105"),
-            Err(VersionError::NotSupported(ApiVersion::new(2, 105)))
+            Err(VersionError::NotSupported("2.105".into()))
         );
         assert_eq!(
             parse_version("3.0"),
-            Err(VersionError::NotSupported(ApiVersion::new(3, 0)))
+            Err(VersionError::NotSupported("3.0".into()))
         );
+        for huge in ["2.99999999999999999999", "99999999999999999999.1"] {
+            assert_eq!(
+                parse_version(huge),
+                Err(VersionError::NotSupported(huge.into()))
+            );
+        }
     }
 
     #[test]
