@@ -3,9 +3,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::extract::{Request, State};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{any, get};
 use axum::Router;
@@ -203,50 +202,51 @@ pub fn compute_routes() -> Router<AppState> {
     router
 }
 
-/// Nova's router registers each route for its methods only: anything else,
-/// HEAD included, is the router's 404, never a 405.
-async fn only_routed_methods(request: Request, next: Next) -> Response {
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str())
-        .unwrap_or("");
-    let allowed: &[Method] = if path.ends_with("/os-interface") {
-        &[Method::GET, Method::POST]
-    } else if path.ends_with("/os-interface/{port_id}") {
-        &[Method::GET, Method::DELETE]
-    } else if !path.contains("/servers/") && !path.contains("/versions/") {
-        // The version documents answer any method.
-        return next.run(request).await;
-    } else {
-        &[Method::GET]
-    };
-    if allowed.contains(request.method()) {
-        next.run(request).await
-    } else {
-        not_found_page(request.method(), request.headers())
+/// Whether `path` is under Nova's API mounts (`/v2.1`, `/v2`), and whether
+/// it is inside one (`/v2.1/+`, `/v2/+`): those pipelines run
+/// keystonemiddleware before the router, so there no valid token means 401,
+/// not 404.
+fn api_mount(path: &str) -> (bool, bool) {
+    let (mut api, mut behind_auth) = (false, false);
+    for mount in ["/v2.1", "/v2"] {
+        if let Some(rest) = path.strip_prefix(mount) {
+            api |= rest.is_empty() || rest.starts_with('/');
+            behind_auth |= rest.starts_with('/');
+        }
     }
+    (api, behind_auth)
 }
 
-async fn fallback(request: Request) -> Response {
-    let path = request.uri().path();
-    let api = ["/v2.1", "/v2"].iter().any(|m| {
-        path.strip_prefix(m)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
-    if api {
-        not_found_page(request.method(), request.headers())
+/// Nova's router 404, after authentication where Nova authenticates first.
+async fn not_routed(state: &AppState, request: Request) -> Response {
+    if api_mount(request.uri().path()).1 {
+        if let Err(unauthorized) = middleware::authenticate(state, request.headers()).await {
+            return unauthorized;
+        }
+    }
+    not_found_page(request.method(), request.headers())
+}
+
+/// No route: inside the API mounts Nova's router 404, elsewhere its
+/// version choice.
+async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    if api_mount(request.uri().path()).0 {
+        not_routed(&state, request).await
     } else {
         versions::multiple_choices(request).await
     }
+}
+
+/// A route without this method: the router's 404, never a 405.
+async fn method_not_routed(State(state): State<AppState>, request: Request) -> Response {
+    not_routed(&state, request).await
 }
 
 /// The whole application, ready to serve or to `oneshot` in tests.
 pub fn build_router(state: AppState) -> Router {
     let compute = compute_routes()
         .route_layer(from_fn_with_state(state.clone(), injection::inject_faults))
-        .route_layer(from_fn_with_state(state.clone(), middleware::compute_api))
-        .route_layer(from_fn(only_routed_methods));
+        .route_layer(from_fn_with_state(state.clone(), middleware::compute_api));
     let mut routes = Router::new();
     if state.identity.is_some() {
         routes = routes.merge(identity_api::routes());
@@ -266,9 +266,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/metrics", get(metrics::scrape))
         .route_layer(from_fn(metrics::tag_operation))
         .fallback(fallback)
-        .method_not_allowed_fallback(|request: Request| async move {
-            not_found_page(request.method(), request.headers())
-        })
+        .method_not_allowed_fallback(method_not_routed)
         .with_state(state.clone());
     // Around the whole router (not per route), so that it sees, and can
     // clean up, what axum adds to unrouted methods.

@@ -288,6 +288,36 @@ async fn compute_needs_a_valid_token() {
     );
 }
 
+/// keystonemiddleware runs before Nova's router: a path it would not route
+/// (unknown route, project id outside `[0-9a-f-]+`) is 401 without a valid
+/// token and 404 with one.
+#[tokio::test]
+async fn unrouted_api_paths_need_a_token_before_they_are_404() {
+    let app = app().await;
+    for uri in [
+        format!("/v2.1/servers/{SERVER}/os-interfaces"),
+        format!("/v2.1/{PROJECT}/no-such-thing"),
+        format!("/v2.1/DEMO/servers/{SERVER}/os-interface"),
+        "/v2/anything".to_owned(),
+    ] {
+        let reply = app.get(&uri).await;
+        assert_unauthorized(&reply);
+        assert!(reply.header("x-openstack-request-id").is_some(), "{uri}");
+        let reply = as_token(&app, "DELETE", &uri, "not-a-token", None).await;
+        assert_eq!(reply.status, 401, "DELETE {uri}");
+        assert_unauthorized(&reply);
+        let reply = as_token(&app, "GET", &uri, STATIC_DEMO, None).await;
+        assert_eq!(reply.status, 404, "{uri}");
+        assert_eq!(
+            reply.text(),
+            "404 Not Found\n\nThe resource could not be found.\n\n   ",
+            "{uri}"
+        );
+    }
+    // Outside the API mounts nothing changes: Nova's version choice.
+    assert_eq!(app.get("/v3").await.status, 300);
+}
+
 #[tokio::test]
 async fn each_role_gets_nova_defaults() {
     let app = app().await;

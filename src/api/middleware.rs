@@ -239,19 +239,33 @@ pub async fn authenticate(
     Ok(None)
 }
 
+/// Nova's router registers each route for its methods only: anything else,
+/// HEAD included, is the router's 404, never a 405.
+fn routed_method(request: &Request) -> bool {
+    let path = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str())
+        .unwrap_or("");
+    let allowed: &[Method] = if path.ends_with("/os-interface") {
+        &[Method::GET, Method::POST]
+    } else if path.ends_with("/os-interface/{port_id}") {
+        &[Method::GET, Method::DELETE]
+    } else if !path.contains("/servers/") && !path.contains("/versions/") {
+        // The version documents answer any method.
+        return true;
+    } else {
+        &[Method::GET]
+    };
+    allowed.contains(request.method())
+}
+
 /// The compute API layer, on every routed /v2.1 call.
 pub async fn compute_api(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let url_project = url_project(&request);
-    if url_project
-        .as_deref()
-        .is_some_and(|p| !is_route_project_id(p))
-    {
-        return not_found_page(request.method(), request.headers());
-    }
     let too_large = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -280,6 +294,16 @@ pub async fn compute_api(
             Err(response) => return response,
         }
     };
+    // Nova's router, behind keystonemiddleware: a project id or a method it
+    // does not route is a 404, for a caller with a valid token.
+    let url_project = url_project(&request);
+    if url_project
+        .as_deref()
+        .is_some_and(|p| !is_route_project_id(p))
+        || !routed_method(&request)
+    {
+        return not_found_page(request.method(), request.headers());
+    }
     let prefers_compute_json = accept_prefers_compute_json(request.headers());
     let version = match negotiate_version(request.headers()) {
         Ok(version) => version,
