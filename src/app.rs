@@ -65,6 +65,15 @@ impl PendingActivations {
         *counter
     }
 
+    /// Forget every pending activation (a reset).
+    pub fn clear(&self) {
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clear();
+    }
+
     /// Whether `ticket` is still the latest for `port_id` (then it is used up).
     pub fn take(&self, port_id: &str, ticket: u64) -> bool {
         let mut guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
@@ -220,6 +229,9 @@ fn api_mount(path: &str) -> (bool, bool) {
 /// Nova's router 404, after authentication where Nova authenticates first.
 async fn not_routed(state: &AppState, request: Request) -> Response {
     if api_mount(request.uri().path()).1 {
+        if let Some(refused) = middleware::body_too_large(&request) {
+            return refused;
+        }
         if let Err(unauthorized) = middleware::authenticate(state, request.headers()).await {
             return unauthorized;
         }

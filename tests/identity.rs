@@ -316,6 +316,29 @@ async fn unrouted_api_paths_need_a_token_before_they_are_404() {
     }
     // Outside the API mounts nothing changes: Nova's version choice.
     assert_eq!(app.get("/v3").await.status, 300);
+    // A routed path, a method it does not route: 401 first, too.
+    let head = app.send("HEAD", &interfaces(SERVER), &[], None).await;
+    assert_eq!(head.status, 401);
+    assert_eq!(
+        head.header("www-authenticate"),
+        Some(r#"Keystone uri="http://porthole.test/identity""#)
+    );
+    // sizelimit runs before the token check, routed or not.
+    for uri in [interfaces(SERVER), "/v2.1/no-such-thing".to_owned()] {
+        let big = "x".repeat(114_689);
+        let reply = app
+            .send("PUT", &uri, &[("Content-Length", "114689")], Some(&big))
+            .await;
+        assert_eq!(reply.status, 413, "{uri}");
+    }
+    // The version documents stay public whatever the method.
+    for uri in ["/", "/v2", "/v2/", "/v2.1", "/v2.1/"] {
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] {
+            let reply = app.send(method, uri, &[], None).await;
+            assert_ne!(reply.status, 401, "{method} {uri}");
+            assert_ne!(reply.status, 404, "{method} {uri}");
+        }
+    }
 }
 
 #[tokio::test]

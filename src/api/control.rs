@@ -119,6 +119,8 @@ pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
     let counts = app
         .cloud
         .write(|txn| {
+            // Timers of attachments the reset undoes must not fire on the seed.
+            app.activations.clear();
             txn.put(Change::Reset);
             for change in seed.iter() {
                 txn.put(change.clone());

@@ -176,7 +176,8 @@ impl FaultRules {
         let mut rules = self.lock();
         let before = rules.len();
         rules.retain(|r| r.id != id);
-        self.active.store(!rules.is_empty(), Ordering::Release);
+        self.active
+            .store(rules.iter().any(|r| !r.exhausted()), Ordering::Release);
         rules.len() != before
     }
 

@@ -224,13 +224,21 @@ pub async fn attach_interface(
         host: &app.host,
         attached_status: app.options.attached_status(),
     };
-    let attached = app
+    let delayed = !app.options.port_activation_delay.is_zero();
+    let (attached, ticket) = app
         .cloud
-        .write(|txn| ops::attach_interface(txn, &op, &path.server_id, &request))
+        .write(|txn| {
+            // The ticket is taken under the world's lock, with the attach, so
+            // an earlier attachment's timer cannot act on this one.
+            ops::attach_interface(txn, &op, &path.server_id, &request).map(|attached| {
+                let ticket = delayed.then(|| app.activations.schedule(&attached.port.id));
+                (attached, ticket)
+            })
+        })
         .await
         .map_err(|e| Fault::Internal(format!("porthole.StoreError: {e}")))??;
-    if !app.options.port_activation_delay.is_zero() {
-        schedule_activation(&app, &attached.port);
+    if let Some(ticket) = ticket {
+        schedule_activation(&app, &attached.port, ticket);
     }
     // Nova answers with its own show of the new attachment, checks included.
     check_query(&ctx, query.as_deref())?;
@@ -248,21 +256,20 @@ pub async fn attach_interface(
 
 /// Turn a newly attached port `ACTIVE` after the configured delay, as
 /// Neutron does once the port is wired (unless it was detached meanwhile).
-fn schedule_activation(app: &AppState, port: &model::Port) {
+fn schedule_activation(app: &AppState, port: &model::Port, ticket: u64) {
     let app = app.clone();
     let (server_id, port_id, from) = (port.device_id.clone(), port.id.clone(), port.status.clone());
-    let ticket = app.activations.schedule(&port_id);
     // In the attaching request's span: its log lines carry that request id.
     let span = tracing::Span::current();
     tokio::spawn(tracing::Instrument::instrument(
         async move {
             tokio::time::sleep(app.options.port_activation_delay).await;
-            if !app.activations.take(&port_id, ticket) {
-                return;
-            }
             let activated = app
                 .cloud
-                .write(|txn| ops::activate_port(txn, &server_id, &port_id, &from))
+                .write(|txn| {
+                    app.activations.take(&port_id, ticket)
+                        && ops::activate_port(txn, &server_id, &port_id, &from)
+                })
                 .await;
             if let Err(error) = activated {
                 tracing::error!(%error, port_id, "could not activate a port");

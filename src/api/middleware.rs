@@ -260,25 +260,33 @@ fn routed_method(request: &Request) -> bool {
     allowed.contains(request.method())
 }
 
-/// The compute API layer, on every routed /v2.1 call.
-pub async fn compute_api(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// oslo.middleware's sizelimit, first in Nova's pipeline (before the token
+/// and the router): a declared body over the limit is 413.
+pub fn body_too_large(request: &Request) -> Option<Response> {
     let too_large = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|len| len > MAX_REQUEST_BODY);
-    if too_large {
-        return webob_error_page(
+    too_large.then(|| {
+        webob_error_page(
             request.method(),
             request.headers(),
             StatusCode::PAYLOAD_TOO_LARGE,
             "Request is too large. Larger than max_request_body_size (%s).",
-        );
+        )
+    })
+}
+
+/// The compute API layer, on every routed /v2.1 call.
+pub async fn compute_api(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(refused) = body_too_large(&request) {
+        return refused;
     }
     // keystonemiddleware, ahead of Nova's router: every compute route but the
     // public version documents needs a valid token.
