@@ -56,9 +56,13 @@ pub struct PendingActivations {
 }
 
 impl PendingActivations {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, std::collections::HashMap<String, u64>)> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// A ticket for `port_id`, superseding any earlier one.
     pub fn schedule(&self, port_id: &str) -> u64 {
-        let mut guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.lock();
         let (counter, latest) = &mut *guard;
         *counter += 1;
         latest.insert(port_id.to_owned(), *counter);
@@ -67,16 +71,12 @@ impl PendingActivations {
 
     /// Forget every pending activation (a reset).
     pub fn clear(&self) {
-        self.latest
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clear();
+        self.lock().1.clear();
     }
 
     /// Whether `ticket` is still the latest for `port_id` (then it is used up).
     pub fn take(&self, port_id: &str, ticket: u64) -> bool {
-        let mut guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.lock();
         let current = guard.1.get(port_id) == Some(&ticket);
         if current {
             guard.1.remove(port_id);

@@ -21,6 +21,11 @@ fn interfaces(porthole: &Embedded) -> String {
     )
 }
 
+async fn list(client: &reqwest::Client, porthole: &Embedded) -> Value {
+    let response = client.get(interfaces(porthole)).send().await.unwrap();
+    response.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn embedded_serves_attaches_and_shuts_down() {
     let porthole = Embedded::builder()
@@ -47,14 +52,7 @@ async fn embedded_serves_attaches_and_shuts_down() {
         attached["interfaceAttachment"]["fixed_ips"],
         json!([{"ip_address": "192.168.1.50", "subnet_id": SUBNET}])
     );
-    let listed: Value = client
-        .get(interfaces(&porthole))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = list(&client, &porthole).await;
     assert_eq!(
         listed,
         json!({"interfaceAttachments": [attached["interfaceAttachment"]]})
@@ -74,14 +72,7 @@ async fn embedded_serves_attaches_and_shuts_down() {
         .await
         .unwrap();
     assert_eq!(reset.status(), 200);
-    let listed: Value = client
-        .get(interfaces(&porthole))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = list(&client, &porthole).await;
     assert_eq!(listed, json!({"interfaceAttachments": []}));
 
     let address = porthole.address();
@@ -113,18 +104,17 @@ async fn two_embedded_worlds_are_independent_and_drop_stops_them() {
         .await
         .unwrap();
     assert_eq!(attach.status(), 200);
-    let listed = |p: &Embedded| {
-        let request = client.get(interfaces(p)).send();
-        async move { request.await.unwrap().json::<Value>().await.unwrap() }
-    };
     assert_eq!(
-        listed(&one).await["interfaceAttachments"]
+        list(&client, &one).await["interfaceAttachments"]
             .as_array()
             .unwrap()
             .len(),
         1
     );
-    assert_eq!(listed(&two).await, json!({"interfaceAttachments": []}));
+    assert_eq!(
+        list(&client, &two).await,
+        json!({"interfaceAttachments": []})
+    );
 
     // Dropped: the server stops by itself (bounded wait).
     let address = two.address();

@@ -373,6 +373,15 @@ impl<'a> Api<'a> {
         .await
     }
 
+    /// Attach to `server` on the seed's network (a port created for it).
+    async fn attach_net(&self, server: &str) -> Answer {
+        self.post(
+            &interfaces(server),
+            &json!({"interfaceAttachment": {"net_id": NET}}),
+        )
+        .await
+    }
+
     /// `GET os-interface`, asserting 200.
     async fn list(&self, server: &str) -> Value {
         let answer = self.get(&interfaces(server)).await;
@@ -905,12 +914,7 @@ async fn deterministic_runs_repeat_and_reset_is_durable() {
         let api = Api::new(&p);
         let state = api.get("/_porthole/state").await;
         assert_eq!(state.status, 200);
-        let attach = api
-            .post(
-                &interfaces(SERVER),
-                &json!({"interfaceAttachment": {"net_id": NET}}),
-            )
-            .await;
+        let attach = api.attach_net(SERVER).await;
         assert_eq!(attach.status, 200, "{}", attach.body);
         let reset = api.post("/_porthole/reset", &json!({})).await;
         assert_eq!(reset.status, 200, "{}", reset.body);
@@ -926,12 +930,7 @@ async fn deterministic_runs_repeat_and_reset_is_durable() {
             "the reset survived the kill"
         );
         // A restart on a store with state goes on with other ids ...
-        let attach = api
-            .post(
-                &interfaces(SERVER),
-                &json!({"interfaceAttachment": {"net_id": NET}}),
-            )
-            .await;
+        let attach = api.attach_net(SERVER).await;
         assert_eq!(attach.status, 200, "{}", attach.body);
         let (_, first, first_request) = outcomes.last().unwrap();
         assert_ne!(
@@ -943,12 +942,7 @@ async fn deterministic_runs_repeat_and_reset_is_durable() {
         let reset = api.post("/_porthole/reset", &json!({})).await;
         assert_eq!(reset.status, 200, "{}", reset.body);
         let state = api.get("/_porthole/state").await;
-        let attach = api
-            .post(
-                &interfaces(SERVER),
-                &json!({"interfaceAttachment": {"net_id": NET}}),
-            )
-            .await;
+        let attach = api.attach_net(SERVER).await;
         assert_eq!(
             (state.body["ports"].clone(), attach.body, attach.request_id),
             outcomes.last().unwrap().clone()

@@ -118,7 +118,7 @@ static VERSION_VALUES: LazyLock<Vec<(HeaderValue, HeaderValue)>> = LazyLock::new
         .collect()
 });
 
-fn version_values(version: ApiVersion) -> (HeaderValue, HeaderValue) {
+fn version_values(version: impl std::fmt::Display) -> (HeaderValue, HeaderValue) {
     (
         HeaderValue::from_str(&format!("compute {version}")).expect("ascii"),
         HeaderValue::from_str(&version.to_string()).expect("ascii"),
@@ -318,13 +318,9 @@ pub async fn compute_api(
         Err((fault, echo)) => {
             let mut response = fault.into_response();
             if let Some(version) = echo {
-                let values = (
-                    HeaderValue::from_str(&format!("compute {version}")),
-                    HeaderValue::from_str(&version),
-                );
-                if let (Ok(standard), Ok(legacy)) = values {
-                    insert_version_headers(response.headers_mut(), standard, legacy);
-                }
+                // Digits and a dot, as parsed.
+                let (standard, legacy) = version_values(version);
+                insert_version_headers(response.headers_mut(), standard, legacy);
             }
             return response;
         }

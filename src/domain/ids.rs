@@ -73,6 +73,19 @@ struct Seeded {
     restart_point: std::sync::Mutex<Streams>,
 }
 
+impl Seeded {
+    fn fill(&self, purpose: Purpose, bytes: &mut [u8]) {
+        use rand_chacha::rand_core::RngCore;
+        let mut streams = lock(&self.current);
+        let rng = match purpose {
+            Purpose::World => &mut streams.world,
+            Purpose::Requests => &mut streams.requests,
+            Purpose::Faults => &mut streams.faults,
+        };
+        rng.fill_bytes(bytes);
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Purpose {
     World,
@@ -125,40 +138,29 @@ impl IdSource {
         }
     }
 
-    fn fill(&self, purpose: Purpose, bytes: &mut [u8]) {
-        use rand_chacha::rand_core::RngCore;
-        let Some(s) = &self.seeded else {
-            unreachable!("only seeded sources fill")
-        };
-        let mut streams = lock(&s.current);
-        let rng = match purpose {
-            Purpose::World => &mut streams.world,
-            Purpose::Requests => &mut streams.requests,
-            Purpose::Faults => &mut streams.faults,
-        };
-        rng.fill_bytes(bytes);
-    }
-
     fn uuid_value(&self, purpose: Purpose) -> uuid::Uuid {
-        if self.seeded.is_none() {
-            return uuid::Uuid::new_v4();
+        match &self.seeded {
+            None => uuid::Uuid::new_v4(),
+            Some(seeded) => {
+                let mut bytes = [0u8; 16];
+                seeded.fill(purpose, &mut bytes);
+                uuid::Builder::from_random_bytes(bytes).into_uuid()
+            }
         }
-        let mut bytes = [0u8; 16];
-        self.fill(purpose, &mut bytes);
-        uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 
     /// A number in [0, 1) from the same source, so that fault
     /// probabilities repeat too in deterministic mode.
     pub fn draw(&self) -> f64 {
-        let bits = if self.seeded.is_none() {
+        let bits = match &self.seeded {
             // The low 62 bits of a v4 UUID are random (version and variant
             // bits sit above them).
-            uuid::Uuid::new_v4().as_u128() as u64
-        } else {
-            let mut bytes = [0u8; 8];
-            self.fill(Purpose::Faults, &mut bytes);
-            u64::from_le_bytes(bytes)
+            None => uuid::Uuid::new_v4().as_u128() as u64,
+            Some(seeded) => {
+                let mut bytes = [0u8; 8];
+                seeded.fill(Purpose::Faults, &mut bytes);
+                u64::from_le_bytes(bytes)
+            }
         };
         (bits & ((1u64 << 53) - 1)) as f64 / (1u64 << 53) as f64
     }
