@@ -4,6 +4,8 @@ and compare the answers.  Python 3 standard library only.
 
     python3 parity/parity.py ORACLE_INFO.json PORTHOLE_BIN [--report FILE]
                              [--start-oracle [--oracle-port N]] [--keep-seed FILE]
+    python3 parity/parity.py --section identity KEYSTONE_INFO.json PORTHOLE_BIN ...
+                             (the identity section: see parity/identity.py)
 
 ORACLE_INFO is the info file written by ../shared/oracle/nova_oracle.py
 (--info-file).  The script
@@ -1149,7 +1151,30 @@ def body_for_report(data):
         return repr(data)
 
 
+def select_section(argv):
+    """`--section nova` (the default) or `--section identity` (parity/identity.py)."""
+    section = 'nova'
+    rest = []
+    it = iter(argv)
+    for a in it:
+        if a == '--section':
+            section = next(it, '')
+        elif a.startswith('--section='):
+            section = a.split('=', 1)[1]
+        else:
+            rest.append(a)
+    return section, rest
+
+
 def main():
+    section, argv = select_section(sys.argv[1:])
+    if section == 'identity':
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import identity
+        return identity.main(argv)
+    if section != 'nova':
+        print('parity: unknown --section %r (nova or identity)' % section, file=sys.stderr)
+        return 2
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('oracle_info', help="the oracle's info file (nova_oracle.py --info-file)")
     ap.add_argument('porthole_bin', help='path of the porthole binary')
@@ -1164,7 +1189,7 @@ def main():
     ap.add_argument('--keep-seed', help='also write the generated seed TOML here')
     ap.add_argument('--only', help='run only cases whose id contains this string '
                     '(state-changing cases may then leave the worlds apart)')
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     logdir = tempfile.mkdtemp(prefix='parity-')
     try:

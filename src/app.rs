@@ -3,23 +3,16 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::Response;
-use axum::routing::{any, get};
+use axum::middleware::from_fn_with_state;
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::fault::not_found_page;
-use crate::api::identity as identity_api;
-use crate::api::injection::FaultRules;
-use crate::api::{
-    control, health, injection, instance_actions, interfaces, middleware, openapi, versions,
-};
+use crate::api::control::faults::FaultRules;
+use crate::api::{endpoint, middleware};
+use crate::auth::{Authenticator, BuiltinKeystone};
 use crate::config::AuthMode;
 use crate::domain::Policy;
-use crate::identity::Identity;
-use crate::keystone::Keystone;
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 use crate::service::Cloud;
 
 /// What the control plane and port transitions are set to.
@@ -98,14 +91,11 @@ impl AppOptions {
 
 pub struct AppInner {
     pub cloud: Cloud,
-    pub auth: AuthMode,
+    /// Who is calling (`--auth`).
+    pub auth: Authenticator,
     /// The compute host named in instance-action events.
     pub host: String,
     pub policy: Arc<Policy>,
-    /// The builtin Keystone (`builtin` mode only).
-    pub identity: Option<Identity>,
-    /// The external Keystone (`keystone` mode only).
-    pub keystone: Option<Keystone>,
     pub options: AppOptions,
     /// Faults on demand, set through the control plane.
     pub faults: FaultRules,
@@ -113,6 +103,8 @@ pub struct AppInner {
     pub activations: PendingActivations,
     /// This app's metrics registry (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// `/openapi.json` for this configuration, made on first request.
+    openapi: std::sync::OnceLock<bytes::Bytes>,
 }
 
 #[derive(Clone)]
@@ -121,27 +113,30 @@ pub struct AppState(Arc<AppInner>);
 impl AppState {
     /// Nova's default policy; in `builtin` mode the default users.
     pub fn new(cloud: Cloud, auth: AuthMode) -> Self {
-        let identity = (auth == AuthMode::Builtin).then(|| {
-            Identity::from_config(&crate::config::default_identity())
-                .expect("the default identity is valid")
-        });
-        Self::with(cloud, auth, Policy::default(), identity)
+        let auth = match auth {
+            AuthMode::Noauth => Authenticator::NoAuth,
+            AuthMode::Builtin => Authenticator::Builtin(
+                BuiltinKeystone::from_config(&crate::config::default_identity())
+                    .expect("the default identity is valid"),
+            ),
+            AuthMode::Keystone => panic!("keystone mode needs AppState::with and a KeystoneClient"),
+        };
+        Self::with(cloud, auth, Policy::default())
     }
 
-    /// Everything given; `identity` is used in `builtin` mode.
-    pub fn with(cloud: Cloud, auth: AuthMode, policy: Policy, identity: Option<Identity>) -> Self {
+    /// Everything given.
+    pub fn with(cloud: Cloud, auth: Authenticator, policy: Policy) -> Self {
         let metrics = Arc::new(Metrics::new(cloud.commit_histogram().clone()));
         AppState(Arc::new(AppInner {
             cloud,
             auth,
             host: "porthole".to_owned(),
             policy: Arc::new(policy),
-            identity: identity.filter(|_| auth == AuthMode::Builtin),
-            keystone: None,
             options: AppOptions::default(),
             faults: FaultRules::default(),
             activations: PendingActivations::default(),
             metrics,
+            openapi: std::sync::OnceLock::new(),
         }))
     }
 
@@ -153,21 +148,22 @@ impl AppState {
         self
     }
 
-    /// `keystone` mode, against `keystone`.
-    pub fn with_keystone(cloud: Cloud, policy: Policy, keystone: Keystone) -> Self {
-        let metrics = Arc::new(Metrics::new(cloud.commit_histogram().clone()));
-        AppState(Arc::new(AppInner {
-            cloud,
-            auth: AuthMode::Keystone,
-            host: "porthole".to_owned(),
-            policy: Arc::new(policy),
-            identity: None,
-            keystone: Some(keystone),
-            options: AppOptions::default(),
-            faults: FaultRules::default(),
-            activations: PendingActivations::default(),
-            metrics,
-        }))
+    /// The OpenAPI document of the routes this configuration serves.
+    pub fn openapi_document(&self) -> bytes::Bytes {
+        self.openapi
+            .get_or_init(|| crate::api::openapi::document_for(self))
+            .clone()
+    }
+
+    /// Where a client gets a token: the builtin Keystone's URL (its
+    /// configured public URL, else the request's host), for `WWW-Authenticate`.
+    pub fn identity_url(&self, headers: &axum::http::HeaderMap) -> String {
+        let base = self
+            .auth
+            .builtin()
+            .and_then(|b| b.public_url.clone())
+            .unwrap_or_else(|| crate::api::response::base_url(headers));
+        format!("{base}/identity")
     }
 }
 
@@ -178,112 +174,17 @@ impl Deref for AppState {
     }
 }
 
-/// The compute routes, each in both URL forms (public for `tests/openapi.rs`,
-/// which checks each is documented).
-pub fn compute_routes() -> Router<AppState> {
-    let mut router = Router::new()
-        .route("/v2.1", any(versions::v21))
-        .route("/v2.1/", any(versions::v21))
-        .route("/v2.1/{project_id}/", any(versions::v21));
-    for prefix in ["/v2.1", "/v2.1/{project_id}"] {
-        router = router
-            .route(
-                &format!("{prefix}/versions/{{version_id}}"),
-                get(versions::show_version),
-            )
-            .route(
-                &format!("{prefix}/servers/{{server_id}}/os-interface"),
-                get(interfaces::list_interfaces).post(interfaces::attach_interface),
-            )
-            .route(
-                &format!("{prefix}/servers/{{server_id}}/os-interface/{{port_id}}"),
-                get(interfaces::show_interface).delete(interfaces::detach_interface),
-            )
-            .route(
-                &format!("{prefix}/servers/{{server_id}}/os-instance-actions"),
-                get(instance_actions::list_instance_actions),
-            )
-            .route(
-                &format!("{prefix}/servers/{{server_id}}/os-instance-actions/{{request_id}}"),
-                get(instance_actions::show_instance_action),
-            );
-    }
-    router
-}
-
-/// Whether `path` is under Nova's API mounts (`/v2.1`, `/v2`), and whether
-/// it is inside one (`/v2.1/+`, `/v2/+`): those pipelines run
-/// keystonemiddleware before the router, so there no valid token means 401,
-/// not 404.
-fn api_mount(path: &str) -> (bool, bool) {
-    let (mut api, mut behind_auth) = (false, false);
-    for mount in ["/v2.1", "/v2"] {
-        if let Some(rest) = path.strip_prefix(mount) {
-            api |= rest.is_empty() || rest.starts_with('/');
-            behind_auth |= rest.starts_with('/');
-        }
-    }
-    (api, behind_auth)
-}
-
-/// Nova's router 404, after authentication where Nova authenticates first.
-async fn not_routed(state: &AppState, request: Request) -> Response {
-    if api_mount(request.uri().path()).1 {
-        if let Some(refused) = middleware::body_too_large(&request) {
-            return refused;
-        }
-        if let Err(unauthorized) = middleware::authenticate(state, request.headers()).await {
-            return unauthorized;
-        }
-    }
-    not_found_page(request.method(), request.headers())
-}
-
-/// No route: inside the API mounts Nova's router 404, elsewhere its
-/// version choice.
-async fn fallback(State(state): State<AppState>, request: Request) -> Response {
-    if api_mount(request.uri().path()).0 {
-        not_routed(&state, request).await
-    } else {
-        versions::multiple_choices(request).await
-    }
-}
-
-/// A route without this method: the router's 404, never a 405.
-async fn method_not_routed(State(state): State<AppState>, request: Request) -> Response {
-    not_routed(&state, request).await
-}
-
 /// The whole application, ready to serve or to `oneshot` in tests.
 pub fn build_router(state: AppState) -> Router {
-    let compute = compute_routes()
-        .route_layer(from_fn_with_state(state.clone(), injection::inject_faults))
-        .route_layer(from_fn_with_state(state.clone(), middleware::compute_api));
-    let mut routes = Router::new();
-    if state.identity.is_some() {
-        routes = routes.merge(identity_api::routes());
-    }
-    if state.options.control_plane {
-        routes = routes.merge(control::routes(state.clone()));
-    }
-    let routes = routes
-        .route("/", any(versions::root))
-        .route("/v2", any(versions::v20))
-        .route("/v2/", any(versions::v20))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .merge(compute)
-        // Operations: outside Nova's pipeline, no auth.
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::scrape))
-        .route_layer(from_fn(metrics::tag_operation))
-        .fallback(fallback)
-        .method_not_allowed_fallback(method_not_routed)
+    let routes = endpoint::routes(&state)
+        .fallback(middleware::fallback)
+        .method_not_allowed_fallback(middleware::method_not_routed)
         .with_state(state.clone());
     // Around the whole router (not per route), so that it sees, and can
     // clean up, what axum adds to unrouted methods.
     let app = tower::ServiceBuilder::new()
         .layer(from_fn_with_state(state, middleware::request_id_and_log))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .service(routes);
     Router::new().fallback_service(app)
 }

@@ -251,7 +251,7 @@ impl Config {
 }
 
 // Hand-written Debug: passwords and tokens never reach a log line.
-const REDACTED: &str = crate::domain::identity::REDACTED;
+const REDACTED: &str = crate::domain::directory::REDACTED;
 
 impl std::fmt::Debug for KeystoneConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -83,8 +83,23 @@ pub enum Fault {
     ControlConflict(String),
 
     // --- anything else
-    #[error("Unexpected API Error. Please contact the administrator\n<class '{0}'>")]
+    /// The store is down or refuses writes: the client may retry.
+    #[error("The server is currently unavailable. Please try again at a later time.")]
+    ServiceUnavailable,
+    /// A bug. The detail is for the log (under the request id), never
+    /// for the client, who gets Nova's generic message.
+    #[error("Unexpected API Error. Please contact the administrator\n<class 'nova.exception.NovaException'>")]
     Internal(String),
+}
+
+/// The one mapping of store failures: every one means the store cannot
+/// take or serve the change now (down, closed, or refusing after an
+/// earlier failure), never that the request was wrong.
+impl From<crate::store::StoreError> for Fault {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "store failure");
+        Fault::ServiceUnavailable
+    }
 }
 
 impl Fault {
@@ -117,6 +132,7 @@ impl Fault {
             ControlBadRequest(_) => 400,
             ControlNotFound(_) => 404,
             ControlConflict(_) => 409,
+            ServiceUnavailable => 503,
             Internal(_) => 500,
         }
     }

@@ -5,14 +5,13 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod embedded;
 pub mod error;
 pub mod healthcheck;
-pub mod identity;
-pub mod keystone;
 pub mod metrics;
 pub mod seed;
 pub mod server;
@@ -21,6 +20,9 @@ pub mod store;
 pub mod telemetry;
 
 pub use app::{build_router, AppState};
+
+/// porthole's version (probes, metrics, the OpenAPI document).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use config::{AuthMode, Config, LogFormat, StoreKind};
 pub use embedded::{Embedded, EmbeddedBuilder};
 pub use server::{open_state, serve, serve_until};

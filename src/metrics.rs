@@ -9,13 +9,6 @@ use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
-use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
-
-use crate::api::middleware::NOVA_API_VERSION;
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -24,7 +17,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::app::AppState;
 use crate::domain::ipam::free_addresses;
 use crate::domain::World;
 
@@ -41,83 +33,10 @@ pub fn latency_histogram() -> Histogram {
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// What a request did, from its route (never its raw URL: bounded cardinality).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    List,
-    Show,
-    Attach,
-    Detach,
-    InstanceActions,
-    Versions,
-    Identity,
-    Health,
-    Metrics,
-    /// `/_porthole/*`.
-    Control,
-    /// `/openapi.json`.
-    Openapi,
-    /// Unrouted paths and methods, and anything not named above.
-    Other,
-}
-
-impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::List => "list",
-            Operation::Show => "show",
-            Operation::Attach => "attach",
-            Operation::Detach => "detach",
-            Operation::InstanceActions => "instance_actions",
-            Operation::Versions => "versions",
-            Operation::Identity => "identity",
-            Operation::Health => "health",
-            Operation::Metrics => "metrics",
-            Operation::Control => "control",
-            Operation::Openapi => "openapi",
-            Operation::Other => "other",
-        }
-    }
-
-    /// The operation of a routed request: its matched route and method.
-    pub fn of(method: &Method, route: &str) -> Operation {
-        if route.ends_with("/os-interface") {
-            match *method {
-                Method::GET => Operation::List,
-                Method::POST => Operation::Attach,
-                _ => Operation::Other,
-            }
-        } else if route.ends_with("/os-interface/{port_id}") {
-            match *method {
-                Method::GET => Operation::Show,
-                Method::DELETE => Operation::Detach,
-                _ => Operation::Other,
-            }
-        } else if route.contains("/os-instance-actions") {
-            Operation::InstanceActions
-        } else if route.starts_with("/identity") {
-            Operation::Identity
-        } else if matches!(route, "/healthz" | "/readyz") {
-            Operation::Health
-        } else if route == "/metrics" {
-            Operation::Metrics
-        } else if route.starts_with("/_porthole/") {
-            Operation::Control
-        } else if route == "/openapi.json" {
-            Operation::Openapi
-        } else if matches!(route, "/" | "/v2" | "/v2/") || route.starts_with("/v2.1") {
-            Operation::Versions
-        } else {
-            Operation::Other
-        }
-    }
-}
-
 /// The microversion groups where the os-interface response changes: 2.49
 /// (`tag` on attach) and 2.70 (`tag` in responses). `none` outside /v2.1.
-pub fn microversion_group(nova_version_header: Option<&HeaderValue>) -> &'static str {
-    let Some(minor) = nova_version_header
-        .and_then(|v| v.to_str().ok())
+pub fn microversion_group(nova_version: Option<&str>) -> &'static str {
+    let Some(minor) = nova_version
         .and_then(|v| v.strip_prefix("2."))
         .and_then(|minor| minor.parse::<u16>().ok())
     else {
@@ -168,7 +87,7 @@ impl Metrics {
         registry.register(
             "build",
             "The running porthole",
-            Info::new(vec![("version", crate::api::health::VERSION)]),
+            Info::new(vec![("version", crate::VERSION)]),
         );
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -212,25 +131,25 @@ impl Metrics {
         }
     }
 
-    /// Count one answered request.
-    pub fn observe(
+    /// Count and time one answered request: its endpoint's label (`other`
+    /// when unrouted), its status and the microversion it answered at.
+    pub fn record(
         &self,
-        operation: Operation,
-        status: StatusCode,
-        microversion: &'static str,
-        seconds: f64,
+        operation: &'static str,
+        status: u16,
+        nova_version: Option<&str>,
+        elapsed: std::time::Duration,
     ) {
-        let operation = operation.as_str();
         self.requests
             .get_or_create(&RequestLabels {
                 operation,
-                status: status.as_u16(),
-                microversion,
+                status,
+                microversion: microversion_group(nova_version),
             })
             .inc();
         self.durations
             .get_or_create(&OperationLabels { operation })
-            .observe(seconds);
+            .observe(elapsed.as_secs_f64());
     }
 
     /// The OpenMetrics text, with the gauges set from `networks`.
@@ -301,110 +220,13 @@ pub fn network_stats(world: &World) -> Vec<NetworkStats> {
     stats.into_values().collect()
 }
 
-/// Route layer: tags the response with the route's operation, for [`record`].
-pub async fn tag_operation(request: Request, next: Next) -> Response {
-    let operation = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(Operation::Other, |route| {
-            Operation::of(request.method(), route.as_str())
-        });
-    let mut response = next.run(request).await;
-    response.extensions_mut().insert(operation);
-    response
-}
-
-/// Count and time one answered request (called by the access-log layer,
-/// around everything): its operation as tagged by [`tag_operation`]
-/// (`other` when unrouted), its status and microversion group.
-pub fn record(metrics: &Metrics, response: &Response, elapsed: std::time::Duration) {
-    let operation = response
-        .extensions()
-        .get::<Operation>()
-        .copied()
-        .unwrap_or(Operation::Other);
-    let group = microversion_group(response.headers().get(&NOVA_API_VERSION));
-    metrics.observe(operation, response.status(), group, elapsed.as_secs_f64());
-}
-
-/// Prometheus metrics.
-///
-/// OpenMetrics text: requests by operation, status and microversion group,
-/// latency histograms, store commit latency, attachments and free IPs per
-/// network. No token, no microversion.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "meta",
-    responses((
-        status = 200,
-        description = "The metrics.",
-        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        body = String
-    )),
-)]
-pub async fn scrape(State(state): State<AppState>) -> Response {
-    let networks = state.cloud.read(network_stats).await;
-    let text = state.metrics.encode(&networks);
-    let mut response = Body::from(text).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(OPENMETRICS_CONTENT_TYPE),
-    );
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn operations_come_from_the_route() {
-        let p = "/v2.1/{project_id}/servers/{server_id}";
-        let cases = [
-            (Method::GET, format!("{p}/os-interface"), Operation::List),
-            (Method::POST, format!("{p}/os-interface"), Operation::Attach),
-            (Method::PUT, format!("{p}/os-interface"), Operation::Other),
-            (
-                Method::GET,
-                format!("{p}/os-interface/{{port_id}}"),
-                Operation::Show,
-            ),
-            (
-                Method::DELETE,
-                format!("{p}/os-interface/{{port_id}}"),
-                Operation::Detach,
-            ),
-            (
-                Method::GET,
-                format!("{p}/os-instance-actions/{{request_id}}"),
-                Operation::InstanceActions,
-            ),
-            (
-                Method::GET,
-                "/v2.1/versions/{version_id}".into(),
-                Operation::Versions,
-            ),
-            (Method::GET, "/".into(), Operation::Versions),
-            (Method::POST, "/_porthole/reset".into(), Operation::Control),
-            (Method::GET, "/openapi.json".into(), Operation::Openapi),
-            (
-                Method::POST,
-                "/identity/v3/auth/tokens".into(),
-                Operation::Identity,
-            ),
-            (Method::GET, "/readyz".into(), Operation::Health),
-            (Method::GET, "/metrics".into(), Operation::Metrics),
-            (Method::GET, "/nowhere".into(), Operation::Other),
-        ];
-        for (method, route, expected) in cases {
-            assert_eq!(Operation::of(&method, &route), expected, "{method} {route}");
-        }
-    }
-
-    #[test]
     fn microversion_groups() {
-        let group = |v: &str| microversion_group(Some(&HeaderValue::from_str(v).unwrap()));
+        let group = |v: &str| microversion_group(Some(v));
         assert_eq!(microversion_group(None), "none");
         assert_eq!(group("2.1"), "2.1-2.48");
         assert_eq!(group("2.48"), "2.1-2.48");

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::app::{build_router, AppOptions, AppState};
+use crate::auth::{Authenticator, BuiltinKeystone, KeystoneClient};
 use crate::config::{AuthMode, Config, StoreKind};
 use crate::domain::ids::IdSource;
 use crate::domain::Policy;
-use crate::identity::Identity;
-use crate::keystone::Keystone;
 use crate::seed::SeedDocument;
 use crate::service::Cloud;
 use crate::store::{MemoryStore, SqliteStore, Store};
@@ -26,16 +25,17 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         }
         None => Policy::default(),
     };
-    let identity = match config.auth {
-        AuthMode::Builtin => Some(Identity::from_config(&config.identity)?),
-        _ => None,
-    };
-    let keystone = match (config.auth, &config.keystone) {
-        (AuthMode::Keystone, Some(keystone)) => Some(Keystone::from_config(keystone)?),
+    let auth = match (config.auth, &config.keystone) {
+        (AuthMode::Noauth, _) => Authenticator::NoAuth,
+        (AuthMode::Builtin, _) => {
+            Authenticator::Builtin(BuiltinKeystone::from_config(&config.identity)?)
+        }
+        (AuthMode::Keystone, Some(keystone)) => {
+            Authenticator::Keystone(KeystoneClient::from_config(keystone)?)
+        }
         (AuthMode::Keystone, None) => {
             return Err("auth = keystone needs a [keystone] section in the config file".into())
         }
-        _ => None,
     };
     let store: Arc<dyn Store> = match config.store {
         StoreKind::Memory => Arc::new(MemoryStore),
@@ -94,11 +94,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         port_initial_status: config.port_initial_status.as_str(),
         seed: Arc::new(seed),
     };
-    let state = match keystone {
-        Some(keystone) => AppState::with_keystone(cloud, policy, keystone),
-        None => AppState::with(cloud, config.auth, policy, identity),
-    };
-    Ok(state.with_options(options))
+    Ok(AppState::with(cloud, auth, policy).with_options(options))
 }
 
 /// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish,

@@ -97,7 +97,7 @@ async fn list_newest_first_with_nova_keys() {
     assert_eq!(list[0]["project_id"], PROJECT);
     let start = list[0]["start_time"].as_str().unwrap();
     assert_eq!(start.len(), "2026-11-28T04:17:25.238006".len(), "{start}");
-    assert!(porthole::api::instance_actions::parse_iso_time(start).is_some());
+    assert!(porthole::api::compute::instance_actions::parse_iso_time(start).is_some());
     let r = as_member(&app, &actions(SERVER), "2.58").await;
     assert_eq!(
         keys(&r.json()["instanceActions"][0]).last(),

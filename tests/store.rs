@@ -165,7 +165,7 @@ impl Store for Flaky {
 }
 
 #[tokio::test]
-async fn a_failed_commit_is_undone_in_memory_and_reported_as_500() {
+async fn a_failed_commit_is_undone_in_memory_and_reported_as_503() {
     let dir = tempfile::tempdir().unwrap();
     let flaky = Arc::new(Flaky {
         inner: SqliteStore::open(&dir.path().join("db")).unwrap(),
@@ -182,8 +182,13 @@ async fn a_failed_commit_is_undone_in_memory_and_reported_as_500() {
             &serde_json::json!({"interfaceAttachment": {"port_id": PORT_FREE}}),
         )
         .await;
-    assert_eq!(r.status, 500);
-    assert_eq!(r.json()["computeFault"]["code"], 500);
+    // The store refused: 503, with no internal text for the client.
+    assert_eq!(r.status, 503);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"serviceUnavailable": {"code": 503,
+            "message": "The server is currently unavailable. Please try again at a later time."}})
+    );
     flaky.failing.store(false, Ordering::SeqCst);
     // Not attached: memory was reloaded from the store.
     assert_eq!(

@@ -1,17 +1,22 @@
-//! How failures look on the wire: Nova's fault envelope, and WebOb's default
-//! error pages for what never reaches Nova's resource layer (router 404, 413).
+//! How failures look on the wire: Nova's fault envelope, Keystone's error
+//! body (and keystonemiddleware's 401), and WebOb's default error pages for
+//! what never reaches Nova's resource layer (router 404, 413).
+
+use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::json::to_json;
+use super::response::{to_json, with_content_type, JSON_CONTENT_TYPE};
+use crate::auth::Refusal;
 use crate::error::{fault_name, Fault};
 
 pub const FAULT_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
-pub const JSON_CONTENT_TYPE: &str = "application/json";
 pub const COMPUTE_JSON_CONTENT_TYPE: &str = "application/vnd.openstack.compute+json";
+const UNAUTHORIZED_MESSAGE: &str = "The request you have made requires authentication.";
 
 /// `{"<faultName>": {"code": N, "message": "..."}}`.
 pub fn fault_response(status: u16, message: &str) -> Response {
@@ -50,6 +55,81 @@ impl IntoResponse for Fault {
             tracing::error!(detail = %detail, "internal error");
         }
         fault_response(self.status(), &self.to_string())
+    }
+}
+
+/// Nova's fault envelope, `{"<faultName>": {"code", "message"}}`; in the
+/// document each response names its own key (`Fault.<faultName>`).
+#[derive(ToSchema)]
+pub struct NovaFault(pub BTreeMap<String, FaultDetail>);
+
+/// The inside of a Nova fault.
+#[derive(Serialize, ToSchema)]
+pub struct FaultDetail {
+    /// The HTTP status, again.
+    #[schema(example = 404)]
+    pub code: u16,
+    #[schema(example = "Instance afe25d9b-890b-4847-995c-534aa0cb7cc4 could not be found.")]
+    pub message: String,
+}
+
+/// Keystone's (and keystonemiddleware's) error body.
+#[derive(Serialize, ToSchema)]
+pub struct KeystoneError {
+    pub error: KeystoneErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeystoneErrorDetail {
+    #[schema(example = 401)]
+    pub code: u16,
+    #[schema(example = "Unauthorized")]
+    pub title: String,
+    #[schema(example = "The request you have made requires authentication.")]
+    pub message: String,
+}
+
+/// Keystone's (and keystonemiddleware's) error body.
+pub fn keystone_error(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = KeystoneError {
+        error: KeystoneErrorDetail {
+            code: status.as_u16(),
+            title: title.to_owned(),
+            message: message.to_owned(),
+        },
+    };
+    with_content_type(status, to_json(&body), FAULT_CONTENT_TYPE)
+}
+
+/// keystonemiddleware's refusal of a request: a missing or invalid token
+/// (401, pointing at `identity_url`), or Keystone out of reach (503).
+/// Before Nova's resource layer, so no microversion headers.
+pub fn refusal_response(refusal: &Refusal, identity_url: &str, headers: &HeaderMap) -> Response {
+    match refusal {
+        Refusal::Unauthorized { www_authenticate } => {
+            let uri = www_authenticate.as_deref().unwrap_or(identity_url);
+            let mut response = keystone_error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                UNAUTHORIZED_MESSAGE,
+            );
+            if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{uri}\"")) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            response.extensions_mut().insert(WebObPage);
+            response
+        }
+        Refusal::Unavailable(detail) => {
+            tracing::error!(error = %detail, "cannot validate a token");
+            webob_error_page(
+                &Method::GET,
+                headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The Keystone service is temporarily unavailable.",
+            )
+        }
     }
 }
 

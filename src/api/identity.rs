@@ -1,99 +1,209 @@
-//! The builtin Keystone v3 surface (`/identity`): version documents, and
-//! `/v3/auth/tokens` (issue, validate, revoke); and keystonemiddleware's 401.
-//! Keystone's errors are `{"error": {"code", "title", "message"}}`, not Nova faults.
+//! The builtin Keystone v3 API (`/identity`): version documents and
+//! `/v3/auth/tokens` (issue, validate, check, revoke), with its wire types.
+//! Keystone's errors are `{"error": {"code", "title", "message"}}`, not Nova
+//! faults. Served in auth mode `builtin` only.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
-use axum::Router;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use super::fault::WebObPage;
-use super::instance_actions::format_time;
-use super::json::to_json;
-use super::openapi::{
-    IdentityVersionDocument, IdentityVersionList, KeystoneError, TokenRequest, TokenResponse,
-};
-use super::versions::base_url;
+use super::fault::{keystone_error, refusal_response, KeystoneError};
+use super::response::{base_url, format_time, json_response, Link, MediaType};
 use crate::app::AppState;
-use crate::domain::identity::{derived_id, AuthError, NamedRef, Token};
-use crate::identity::Identity;
+use crate::auth::{BuiltinKeystone, Refusal};
+use crate::domain::directory::{derived_id, AuthError, NamedRef, Token};
 
 static SUBJECT_TOKEN: HeaderName = HeaderName::from_static("x-subject-token");
-const UNAUTHORIZED_MESSAGE: &str = "The request you have made requires authentication.";
 const IDENTITY_UPDATED: &str = "2024-04-03T00:00:00Z";
 const IDENTITY_VERSION: &str = "v3.14";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/identity", any(identity_versions))
-        .route("/identity/", any(identity_versions))
-        .route("/identity/v3", get(identity_v3))
-        .route("/identity/v3/", get(identity_v3))
-        .route(
-            "/identity/v3/auth/tokens",
-            get(validate_token)
-                .head(validate_token)
-                .post(issue_token)
-                .delete(revoke_token),
-        )
+// --- wire types
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityVersion {
+    #[schema(example = "v3.14")]
+    pub id: String,
+    #[schema(example = "stable")]
+    pub status: String,
+    pub updated: String,
+    pub links: Vec<Link>,
+    #[serde(rename = "media-types")]
+    pub media_types: Vec<MediaType>,
 }
 
-/// The base URL of catalog entries and of `WWW-Authenticate`.
-pub fn public_base(identity: Option<&Identity>, headers: &HeaderMap) -> String {
+#[derive(Serialize, ToSchema)]
+pub struct IdentityVersionValues {
+    pub values: Vec<IdentityVersion>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityVersionList {
+    pub versions: IdentityVersionValues,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityVersionDocument {
+    pub version: IdentityVersion,
+}
+
+/// `POST /identity/v3/auth/tokens`.
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    pub auth: TokenAuth,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenAuth {
+    pub identity: AuthIdentity,
+    /// A project scope; without it, the user's default project if any.
+    pub scope: Option<AuthScope>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AuthIdentity {
+    /// `password` or `token`.
+    #[schema(example = json!(["password"]))]
+    pub methods: Vec<String>,
+    pub password: Option<PasswordMethod>,
+    pub token: Option<TokenMethod>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordMethod {
+    pub user: PasswordUser,
+}
+
+/// A user by id, or by name and domain.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordUser {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub domain: Option<IdOrName>,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenMethod {
+    /// An existing token; the new one expires with it.
+    pub id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AuthScope {
+    pub project: NamedScope,
+}
+
+/// A project by id, or by name and domain.
+#[derive(Deserialize, ToSchema)]
+pub struct NamedScope {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub domain: Option<IdOrName>,
+}
+
+/// By id or by name.
+#[derive(Deserialize, ToSchema)]
+pub struct IdOrName {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub token: TokenBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdName {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenUser {
+    pub domain: IdName,
+    pub id: String,
+    pub name: String,
+    pub password_expires_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenProject {
+    pub domain: IdName,
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CatalogEndpoint {
+    pub id: String,
+    /// `public`, `internal` or `admin`.
+    pub interface: String,
+    pub region: String,
+    pub region_id: String,
+    pub url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CatalogService {
+    pub endpoints: Vec<CatalogEndpoint>,
+    pub id: String,
+    /// `compute` or `identity`.
+    #[serde(rename = "type")]
+    pub service_type: String,
+    pub name: String,
+}
+
+/// A token. `project`, `is_domain`, `roles` and `catalog` only when scoped
+/// to a project (`catalog` not with `?nocatalog`).
+#[derive(Serialize, ToSchema)]
+pub struct TokenBody {
+    pub methods: Vec<String>,
+    pub user: TokenUser,
+    pub audit_ids: Vec<String>,
+    /// `null`: the token does not expire.
+    pub expires_at: Option<String>,
+    #[schema(example = "2026-11-28T04:10:00.123456Z")]
+    pub issued_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub project: Option<TokenProject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub is_domain: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub roles: Option<Vec<IdName>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub catalog: Option<Vec<CatalogService>>,
+}
+
+// --- handlers
+
+/// The base URL of catalog entries and version links.
+fn public_base(identity: &BuiltinKeystone, headers: &HeaderMap) -> String {
     identity
-        .and_then(|i| i.public_url.clone())
+        .public_url
+        .clone()
         .unwrap_or_else(|| base_url(headers))
 }
 
-/// Keystone's (and keystonemiddleware's) error body.
-fn keystone_error(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = json!({"error": {"code": status.as_u16(), "title": title, "message": message}});
-    // Python's json.dumps separators, as keystonemiddleware and Keystone write them.
-    let mut response = (status, to_json(&body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
-    response
-}
-
-/// keystonemiddleware's rejection of a missing or invalid token: before
-/// Nova's resource layer, so no microversion headers.
-pub fn unauthorized(www_authenticate_uri: &str) -> Response {
-    let mut response = keystone_error(
-        StatusCode::UNAUTHORIZED,
-        "Unauthorized",
-        UNAUTHORIZED_MESSAGE,
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{www_authenticate_uri}\"")) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
+fn v3_entry(base: &str) -> IdentityVersion {
+    IdentityVersion {
+        id: IDENTITY_VERSION.to_owned(),
+        status: "stable".to_owned(),
+        updated: IDENTITY_UPDATED.to_owned(),
+        links: vec![Link::new("self", format!("{base}/identity/v3/"))],
+        media_types: vec![MediaType {
+            base: "application/json",
+            media_type: "application/vnd.openstack.identity-v3+json".to_owned(),
+        }],
     }
-    response.extensions_mut().insert(WebObPage);
-    response
-}
-
-fn json_ok(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, to_json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn v3_entry(base: &str) -> Value {
-    json!({
-        "id": IDENTITY_VERSION,
-        "status": "stable",
-        "updated": IDENTITY_UPDATED,
-        "links": [{"rel": "self", "href": format!("{base}/identity/v3/")}],
-        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
-    })
 }
 
 /// The Identity API's versions (builtin auth mode only).
@@ -105,12 +215,14 @@ fn v3_entry(base: &str) -> Value {
     tag = "identity",
     responses((status = 300, description = "The one version, v3.", body = IdentityVersionList)),
 )]
-async fn identity_versions(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = public_base(state.identity.as_ref(), &headers);
-    json_ok(
-        StatusCode::MULTIPLE_CHOICES,
-        &json!({"versions": {"values": [v3_entry(&base)]}}),
-    )
+pub async fn identity_versions(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let base = public_base(identity_of(&state), &headers);
+    let body = IdentityVersionList {
+        versions: IdentityVersionValues {
+            values: vec![v3_entry(&base)],
+        },
+    };
+    json_response(StatusCode::MULTIPLE_CHOICES, &body)
 }
 
 /// The Identity v3 version document (builtin auth mode only).
@@ -120,16 +232,30 @@ async fn identity_versions(State(state): State<AppState>, headers: HeaderMap) ->
     tag = "identity",
     responses((status = 200, description = "The v3 version document.", body = IdentityVersionDocument)),
 )]
-async fn identity_v3(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = public_base(state.identity.as_ref(), &headers);
-    json_ok(StatusCode::OK, &json!({"version": v3_entry(&base)}))
+pub async fn identity_v3(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let base = public_base(identity_of(&state), &headers);
+    json_response(
+        StatusCode::OK,
+        &IdentityVersionDocument {
+            version: v3_entry(&base),
+        },
+    )
 }
 
-fn identity_of(state: &AppState) -> &Identity {
+/// The builtin Keystone: these routes are mounted in `builtin` mode only.
+fn identity_of(state: &AppState) -> &BuiltinKeystone {
     state
-        .identity
-        .as_ref()
+        .auth
+        .builtin()
         .expect("identity routes only in builtin mode")
+}
+
+/// keystonemiddleware's 401, pointing at this Keystone.
+fn unauthorized(state: &AppState, headers: &HeaderMap) -> Response {
+    let refusal = Refusal::Unauthorized {
+        www_authenticate: None,
+    };
+    refusal_response(&refusal, &state.identity_url(headers), headers)
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -152,7 +278,7 @@ fn named_ref(value: &Value) -> NamedRef {
 }
 
 fn store_failure(error: crate::store::StoreError) -> Response {
-    tracing::error!(%error, "cannot store a token");
+    tracing::error!(%error, "store failure");
     keystone_error(
         StatusCode::SERVICE_UNAVAILABLE,
         "Service Unavailable",
@@ -178,9 +304,12 @@ fn store_failure(error: crate::store::StoreError) -> Response {
         (status = 503, description = "The token could not be stored.", body = KeystoneError),
     ),
 )]
-async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn issue_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let identity = identity_of(&state);
-    let www = format!("{}/identity", public_base(Some(identity), &headers));
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return bad_request("Expecting to find auth in request body.");
     };
@@ -213,7 +342,7 @@ async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: By
                 // Who tried, never with what.
                 let user = named.name.as_deref().or(named.id.as_deref()).unwrap_or("");
                 tracing::info!(user, "password authentication failed");
-                return unauthorized(&www);
+                return unauthorized(&state, &headers);
             }
         }
     } else if methods.iter().any(|m| m == "token") {
@@ -222,20 +351,20 @@ async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: By
         };
         match identity.validate(&state.cloud, id).await {
             Some(token) => (token.user_id.clone(), token.expires_at),
-            None => return unauthorized(&www),
+            None => return unauthorized(&state, &headers),
         }
     } else {
-        return unauthorized(&www);
+        return unauthorized(&state, &headers);
     };
     let project_id = match auth.get("scope") {
         Some(scope) => match scope.get("project") {
             Some(project) => match directory.find_project(&named_ref(project)) {
                 Ok(project) => Some(project.id.clone()),
                 Err(AuthError::Invalid(message)) => return bad_request(&message),
-                Err(_) => return unauthorized(&www),
+                Err(_) => return unauthorized(&state, &headers),
             },
             // Domain and system scopes are not served: nothing here uses them.
-            None => return unauthorized(&www),
+            None => return unauthorized(&state, &headers),
         },
         None => directory
             .user(&user_id)
@@ -262,14 +391,14 @@ async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: By
             );
             token_response(identity, &headers, &token, StatusCode::CREATED, true)
         }
-        Ok(Err(_)) => unauthorized(&www),
+        Ok(Err(_)) => unauthorized(&state, &headers),
         Err(error) => store_failure(error),
     }
 }
 
 #[derive(serde::Deserialize)]
-struct ValidateQuery {
-    nocatalog: Option<String>,
+pub struct ValidateQuery {
+    pub nocatalog: Option<String>,
 }
 
 /// `GET`/`HEAD /identity/v3/auth/tokens`: the subject token's body.
@@ -292,15 +421,22 @@ struct ValidateQuery {
     ),
     security(("X-Auth-Token" = [])),
 )]
-async fn validate_token(
+pub async fn validate_token(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
     Query(query): Query<ValidateQuery>,
 ) -> Response {
     let identity = identity_of(&state);
-    if let Err(response) = authenticate(&state, identity, &headers).await {
-        return response;
+    if identity
+        .validate(
+            &state.cloud,
+            header_str(&headers, "x-auth-token").unwrap_or(""),
+        )
+        .await
+        .is_none()
+    {
+        return unauthorized(&state, &headers);
     }
     let subject = header_str(&headers, "x-subject-token").unwrap_or("");
     let Some(token) = identity.validate(&state.cloud, subject).await else {
@@ -340,10 +476,17 @@ async fn validate_token(
     ),
     security(("X-Auth-Token" = [])),
 )]
-async fn revoke_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn revoke_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let identity = identity_of(&state);
-    if let Err(response) = authenticate(&state, identity, &headers).await {
-        return response;
+    if identity
+        .validate(
+            &state.cloud,
+            header_str(&headers, "x-auth-token").unwrap_or(""),
+        )
+        .await
+        .is_none()
+    {
+        return unauthorized(&state, &headers);
     }
     let subject = header_str(&headers, "x-subject-token").unwrap_or("");
     match identity.revoke(&state.cloud, subject).await {
@@ -357,71 +500,63 @@ async fn revoke_token(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
 }
 
-async fn authenticate(
-    state: &AppState,
-    identity: &Identity,
-    headers: &HeaderMap,
-) -> Result<std::sync::Arc<Token>, Response> {
-    let www = format!("{}/identity", public_base(Some(identity), headers));
-    let token = header_str(headers, "x-auth-token").unwrap_or("");
-    identity
-        .validate(&state.cloud, token)
-        .await
-        .ok_or_else(|| unauthorized(&www))
-}
-
 fn keystone_time(micros: i64) -> String {
     format!("{}Z", format_time(micros))
 }
 
 /// Keystone's token body, with the `X-Subject-Token` header.
 fn token_response(
-    identity: &Identity,
+    identity: &BuiltinKeystone,
     headers: &HeaderMap,
     token: &Token,
     status: StatusCode,
     with_catalog: bool,
 ) -> Response {
     let directory = &identity.directory;
-    let domain_json = |id: &str| {
-        let name = directory.domain(id).map(|d| d.name.as_str()).unwrap_or(id);
-        json!({"id": id, "name": name})
+    let domain = |id: &str| IdName {
+        id: id.to_owned(),
+        name: directory
+            .domain(id)
+            .map_or(id, |d| d.name.as_str())
+            .to_owned(),
     };
     let user = directory.user(&token.user_id);
-    let mut body = json!({
-        "methods": token.methods,
-        "user": {
-            "domain": domain_json(user.map(|u| u.domain_id.as_str()).unwrap_or("default")),
-            "id": token.user_id,
-            "name": user.map(|u| u.name.as_str()).unwrap_or(""),
-            "password_expires_at": null,
-        },
-        "audit_ids": [token.audit_id],
-        "expires_at": token.expires_at.map(keystone_time),
-        "issued_at": keystone_time(token.issued_at),
-    });
-    if let Some(project) = token
+    let project = token
         .project_id
         .as_deref()
-        .and_then(|p| directory.project(p))
-    {
-        body["project"] = json!({
-            "domain": domain_json(&project.domain_id),
-            "id": project.id,
-            "name": project.name,
-        });
-        body["is_domain"] = json!(false);
-        body["roles"] = token
-            .roles
-            .iter()
-            .map(|r| json!({"id": derived_id("role", r), "name": r}))
-            .collect();
-        if with_catalog {
-            let base = public_base(Some(identity), headers);
-            body["catalog"] = catalog(identity, &base, &project.id);
-        }
-    }
-    let mut response = json_ok(status, &json!({ "token": body }));
+        .and_then(|p| directory.project(p));
+    let body = TokenBody {
+        methods: token.methods.clone(),
+        user: TokenUser {
+            domain: domain(user.map_or("default", |u| u.domain_id.as_str())),
+            id: token.user_id.clone(),
+            name: user.map_or("", |u| u.name.as_str()).to_owned(),
+            password_expires_at: None,
+        },
+        audit_ids: vec![token.audit_id.clone()],
+        expires_at: token.expires_at.map(keystone_time),
+        issued_at: keystone_time(token.issued_at),
+        project: project.map(|project| TokenProject {
+            domain: domain(&project.domain_id),
+            id: project.id.clone(),
+            name: project.name.clone(),
+        }),
+        is_domain: project.map(|_| false),
+        roles: project.map(|_| {
+            token
+                .roles
+                .iter()
+                .map(|r| IdName {
+                    id: derived_id("role", r),
+                    name: r.clone(),
+                })
+                .collect()
+        }),
+        catalog: project
+            .filter(|_| with_catalog)
+            .map(|project| catalog(identity, &public_base(identity, headers), &project.id)),
+    };
+    let mut response = json_response(status, &TokenResponse { token: body });
     if let Ok(value) = HeaderValue::from_str(&token.id) {
         response.headers_mut().insert(SUBJECT_TOKEN.clone(), value);
     }
@@ -429,24 +564,24 @@ fn token_response(
 }
 
 /// The service catalog: porthole's compute API for the project, and its identity.
-fn catalog(identity: &Identity, base: &str, project_id: &str) -> Value {
-    let service = |kind: &str, name: &str, url: String| {
-        let endpoints: Vec<Value> = ["public", "internal", "admin"]
+fn catalog(identity: &BuiltinKeystone, base: &str, project_id: &str) -> Vec<CatalogService> {
+    let service = |kind: &str, name: &str, url: String| CatalogService {
+        endpoints: ["public", "internal", "admin"]
             .iter()
-            .map(|interface| {
-                json!({
-                    "id": derived_id("endpoint", &format!("{kind}:{interface}")),
-                    "interface": interface,
-                    "region": identity.region,
-                    "region_id": identity.region,
-                    "url": url,
-                })
+            .map(|interface| CatalogEndpoint {
+                id: derived_id("endpoint", &format!("{kind}:{interface}")),
+                interface: (*interface).to_owned(),
+                region: identity.region.clone(),
+                region_id: identity.region.clone(),
+                url: url.clone(),
             })
-            .collect();
-        json!({"endpoints": endpoints, "id": derived_id("service", kind), "type": kind, "name": name})
+            .collect(),
+        id: derived_id("service", kind),
+        service_type: kind.to_owned(),
+        name: name.to_owned(),
     };
-    json!([
+    vec![
         service("compute", "nova", format!("{base}/v2.1/{project_id}")),
         service("identity", "keystone", format!("{base}/identity")),
-    ])
+    ]
 }

@@ -1,7 +1,6 @@
-//! The request pipeline in Nova's order: request ids and the access log
-//! around everything under /v2.1 and /v2; then, for routed compute calls,
-//! the router's project-id rule, body size, microversion, Content-Type and
-//! the caller.
+//! The pipelines, in Nova's order: request ids, the access log and metrics
+//! around everything; then, for routed compute calls, body size, the token,
+//! the router's rules, microversion, Content-Type and the caller.
 
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -12,16 +11,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
-use super::auth::noauth_caller;
-use super::context::{ApiContext, RequestId};
+use super::compute::versions::multiple_choices;
+use super::endpoint::{Endpoint, Pipeline};
+use super::extract::{too_large_page, ApiContext, RequestId, MAX_REQUEST_BODY};
 use super::fault::{
-    accept_quality, not_found_page, webob_error_page, WebObPage, COMPUTE_JSON_CONTENT_TYPE,
-    JSON_CONTENT_TYPE,
+    accept_quality, not_found_page, refusal_response, WebObPage, COMPUTE_JSON_CONTENT_TYPE,
 };
+use super::response::JSON_CONTENT_TYPE;
 use crate::app::AppState;
+use crate::auth::{Authenticated, Credentials};
 use crate::domain::ids::{is_route_project_id, IdSource};
 use crate::domain::microversion::{parse_version, requested_version, VersionError};
-use crate::domain::{ApiVersion, Caller, Roles};
+use crate::domain::ApiVersion;
 use crate::error::Fault;
 
 pub static OPENSTACK_API_VERSION: HeaderName = HeaderName::from_static("openstack-api-version");
@@ -29,15 +30,58 @@ pub static NOVA_API_VERSION: HeaderName = HeaderName::from_static("x-openstack-n
 static OPENSTACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
 static COMPUTE_REQUEST_ID: HeaderName = HeaderName::from_static("x-compute-request-id");
 
-/// oslo.middleware's `max_request_body_size` default.
-pub const MAX_REQUEST_BODY: usize = 114_688;
+/// Whether `path` is under Nova's API mounts (`/v2.1`, `/v2`), and whether
+/// it is inside one (`/v2.1/+`, `/v2/+`): those pipelines add request ids,
+/// and run keystonemiddleware before the router, so there no valid token
+/// means 401, not 404.
+fn api_mount(path: &str) -> (bool, bool) {
+    let (mut api, mut behind_auth) = (false, false);
+    for mount in ["/v2.1", "/v2"] {
+        if let Some(rest) = path.strip_prefix(mount) {
+            api |= rest.is_empty() || rest.starts_with('/');
+            behind_auth |= rest.starts_with('/');
+        }
+    }
+    (api, behind_auth)
+}
 
-/// Whether the path goes through Nova's API pipelines (which add request ids).
-fn in_api_pipeline(path: &str) -> bool {
-    ["/v2.1", "/v2"].iter().any(|mount| {
-        path.strip_prefix(mount)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+/// Nova's router 404, after authentication where Nova authenticates first.
+pub async fn not_routed(state: &AppState, request: Request) -> Response {
+    if api_mount(request.uri().path()).1 {
+        if let Some(refused) = body_too_large(&request) {
+            return refused;
+        }
+        if let Err(unauthorized) = authenticate(state, request.headers(), None).await {
+            return unauthorized;
+        }
+    }
+    not_found_page(request.method(), request.headers())
+}
+
+/// No route: inside the API mounts Nova's router 404, elsewhere its
+/// version choice.
+pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    if api_mount(request.uri().path()).0 {
+        not_routed(&state, request).await
+    } else {
+        multiple_choices(request.headers(), request.uri().path())
+    }
+}
+
+/// A route without this method: the router's 404, never a 405.
+pub async fn method_not_routed(State(state): State<AppState>, request: Request) -> Response {
+    not_routed(&state, request).await
+}
+
+/// A handler panicked: Nova's 500, the detail in the log only. The world
+/// is as it was before the request (a write rolls back on a panic).
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    Fault::Internal(format!("panic: {detail}")).into_response()
 }
 
 /// Request ids on every API response, one log line and the metrics of
@@ -56,7 +100,7 @@ pub async fn request_id_and_log(
         }
     }
     let uri = request.uri().clone();
-    let in_api = in_api_pipeline(uri.path());
+    let in_api = api_mount(uri.path()).0;
     if in_api && method == Method::OPTIONS {
         // oslo's CORS middleware, ahead of everything, answers OPTIONS itself.
         return StatusCode::OK.into_response();
@@ -82,7 +126,14 @@ pub async fn request_id_and_log(
         headers.insert(COMPUTE_REQUEST_ID.clone(), request_id.0);
     }
     let elapsed = started.elapsed();
-    crate::metrics::record(&state.metrics, &response, elapsed);
+    let endpoint = response.extensions().get::<Endpoint>().copied();
+    let version = response.headers().get(&NOVA_API_VERSION);
+    state.metrics.record(
+        endpoint.map_or("other", Endpoint::label),
+        response.status().as_u16(),
+        version.and_then(|v| v.to_str().ok()),
+        elapsed,
+    );
     span.in_scope(|| {
         tracing::info!(
             method = %method,
@@ -200,64 +251,31 @@ fn url_project(request: &Request) -> Option<String> {
     })
 }
 
-/// keystonemiddleware: the token's identity in `builtin` and `keystone`
-/// modes (`None` in `noauth`), or the 401 / 503 it answers itself.
+/// What the request says about its caller.
+fn credentials<'r>(headers: &'r HeaderMap, url_project: Option<&'r str>) -> Credentials<'r> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Credentials {
+        token: text("x-auth-token"),
+        roles: text("x-roles"),
+        url_project,
+    }
+}
+
+/// keystonemiddleware: the caller, or the 401 / 503 it answers itself.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<std::sync::Arc<crate::domain::identity::Token>>, Response> {
-    let token = headers
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if let Some(identity) = &state.identity {
-        return match identity.validate(&state.cloud, token).await {
-            Some(token) => Ok(Some(token)),
-            None => {
-                let base = super::identity::public_base(Some(identity), headers);
-                Err(super::identity::unauthorized(&format!("{base}/identity")))
-            }
-        };
-    }
-    if let Some(keystone) = &state.keystone {
-        return match keystone.validate(token).await {
-            Ok(Some(token)) => Ok(Some(token)),
-            Ok(None) => Err(super::identity::unauthorized(
-                &keystone.www_authenticate_uri,
-            )),
-            Err(unavailable) => {
-                tracing::error!(error = %unavailable.0, "cannot validate a token");
-                Err(webob_error_page(
-                    &Method::GET,
-                    headers,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The Keystone service is temporarily unavailable.",
-                ))
-            }
-        };
-    }
-    Ok(None)
-}
-
-/// Nova's router registers each route for its methods only: anything else,
-/// HEAD included, is the router's 404, never a 405.
-fn routed_method(request: &Request) -> bool {
-    let path = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str())
-        .unwrap_or("");
-    let allowed: &[Method] = if path.ends_with("/os-interface") {
-        &[Method::GET, Method::POST]
-    } else if path.ends_with("/os-interface/{port_id}") {
-        &[Method::GET, Method::DELETE]
-    } else if !path.contains("/servers/") && !path.contains("/versions/") {
-        // The version documents answer any method.
-        return true;
-    } else {
-        &[Method::GET]
-    };
-    allowed.contains(request.method())
+    url_project: Option<&str>,
+) -> Result<Authenticated, Response> {
+    state
+        .auth
+        .authenticate(
+            &state.cloud,
+            &state.policy,
+            &credentials(headers, url_project),
+        )
+        .await
+        .map_err(|refusal| refusal_response(&refusal, &state.identity_url(headers), headers))
 }
 
 /// oslo.middleware's sizelimit, first in Nova's pipeline (before the token
@@ -269,14 +287,7 @@ pub fn body_too_large(request: &Request) -> Option<Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|len| len > MAX_REQUEST_BODY);
-    too_large.then(|| {
-        webob_error_page(
-            request.method(),
-            request.headers(),
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request is too large. Larger than max_request_body_size (%s).",
-        )
-    })
+    too_large.then(|| too_large_page(request.method(), request.headers()))
 }
 
 /// The compute API layer, on every routed /v2.1 call.
@@ -288,27 +299,26 @@ pub async fn compute_api(
     if let Some(refused) = body_too_large(&request) {
         return refused;
     }
+    let url_project = url_project(&request);
     // keystonemiddleware, ahead of Nova's router: every compute route but the
     // public version documents needs a valid token.
     let public = request
         .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .is_some_and(|m| matches!(m.as_str(), "/v2.1" | "/v2.1/"));
-    let token_caller = if public {
-        None
+        .get::<Endpoint>()
+        .is_some_and(|e| e.pipeline() == Pipeline::ComputePublic);
+    let authenticated = if public {
+        crate::auth::noauth::caller(&Credentials::default(), &state.policy)
     } else {
-        match authenticate(&state, request.headers()).await {
-            Ok(token) => token,
+        match authenticate(&state, request.headers(), url_project.as_deref()).await {
+            Ok(authenticated) => authenticated,
             Err(response) => return response,
         }
     };
-    // Nova's router, behind keystonemiddleware: a project id or a method it
-    // does not route is a 404, for a caller with a valid token.
-    let url_project = url_project(&request);
+    // Nova's router, behind keystonemiddleware: a project id it does not
+    // route is a 404, for a caller with a valid token.
     if url_project
         .as_deref()
         .is_some_and(|p| !is_route_project_id(p))
-        || !routed_method(&request)
     {
         return not_found_page(request.method(), request.headers());
     }
@@ -333,24 +343,11 @@ pub async fn compute_api(
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(|| RequestId::generate(state.cloud.ids()));
-        let (caller, token_project) = match token_caller {
-            Some(token) => (
-                Caller::new(
-                    token.user_id.clone(),
-                    // An unscoped token acts in no project (Nova: project_id None).
-                    Some(token.project_id.clone().unwrap_or_default()),
-                    Roles::from_names(token.roles.iter().map(String::as_str)),
-                    state.policy.clone(),
-                ),
-                token.project_id.clone(),
-            ),
-            None => noauth_caller(request.headers(), url_project.as_deref(), &state.policy),
-        };
         request.extensions_mut().insert(ApiContext {
             request_id,
             version,
-            caller,
-            token_project,
+            caller: authenticated.caller,
+            token_project: authenticated.token_project,
         });
         next.run(request).await
     };

@@ -1,17 +1,22 @@
-//! The HTTP surface: Nova's wire format over the domain and the service.
+//! The HTTP surface, one module per API, over the domain and the service.
+//!
+//! - [`endpoint`]: the table of every route; [`middleware`]: the pipelines
+//!   (request ids and access log, Nova's compute pipeline).
+//! - Shared plumbing: [`extract`] (request context, path and body
+//!   extractors), [`response`] (the JSON response builder, Python's JSON
+//!   spacing, time formatting), [`fault`] (Nova's fault envelope, WebOb's
+//!   error pages, keystonemiddleware's 401).
+//! - The APIs, which never import each other: [`compute`] (Nova),
+//!   [`identity`] (the builtin Keystone), [`control`] (`/_porthole`),
+//!   [`ops`] (health, metrics, the OpenAPI document).
 
-pub mod auth;
-pub mod context;
+pub mod compute;
 pub mod control;
+pub mod endpoint;
+pub mod extract;
 pub mod fault;
-pub mod health;
 pub mod identity;
-pub mod injection;
-pub mod instance_actions;
-pub mod interfaces;
-pub mod json;
 pub mod middleware;
 pub mod openapi;
-pub mod validation;
-pub mod versions;
-pub mod wire;
+pub mod ops;
+pub mod response;

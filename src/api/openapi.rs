@@ -18,19 +18,16 @@
 //!   status, named by `error::fault_name` ([`name_faults`]).
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use axum::body::Bytes;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response as ApiResponse, ResponseBuilder};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Header, RefOr, Required};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::OpenApi;
 
+use super::endpoint::Endpoint;
 use crate::domain::ApiVersion;
 use crate::error::fault_name;
 
@@ -43,25 +40,25 @@ use crate::error::fault_name;
             instance actions, version documents and a builtin Keystone token API.",
     ),
     paths(
-        crate::api::interfaces::list_interfaces,
-        crate::api::interfaces::attach_interface,
-        crate::api::interfaces::show_interface,
-        crate::api::interfaces::detach_interface,
-        crate::api::instance_actions::list_instance_actions,
-        crate::api::instance_actions::show_instance_action,
-        crate::api::versions::root,
-        crate::api::versions::v20,
-        crate::api::versions::v21,
-        crate::api::versions::show_version,
+        crate::api::compute::interfaces::list_interfaces,
+        crate::api::compute::interfaces::attach_interface,
+        crate::api::compute::interfaces::show_interface,
+        crate::api::compute::interfaces::detach_interface,
+        crate::api::compute::instance_actions::list_instance_actions,
+        crate::api::compute::instance_actions::show_instance_action,
+        crate::api::compute::versions::root,
+        crate::api::compute::versions::v20,
+        crate::api::compute::versions::v21,
+        crate::api::compute::versions::show_version,
         crate::api::identity::identity_versions,
         crate::api::identity::identity_v3,
         crate::api::identity::issue_token,
         crate::api::identity::validate_token,
         crate::api::identity::revoke_token,
-        openapi_json,
-        crate::api::health::healthz,
-        crate::api::health::readyz,
-        crate::metrics::scrape,
+        crate::api::ops::openapi_json,
+        crate::api::ops::healthz,
+        crate::api::ops::readyz,
+        crate::api::ops::metrics,
         crate::api::control::reset,
         crate::api::control::seed,
         crate::api::control::dump_state,
@@ -73,7 +70,7 @@ use crate::error::fault_name;
         crate::api::control::clear_faults,
         crate::api::control::delete_fault,
     ),
-    components(schemas(FaultDetail)),
+    components(schemas(crate::api::fault::FaultDetail)),
     tags(
         (name = "os-interface", description = "Attach, list, show and detach a server's port interfaces."),
         (name = "os-instance-actions", description = "The records of attach and detach."),
@@ -109,30 +106,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| {
+/// The document of what `state`'s configuration serves, as JSON: the
+/// whole document less the routes that are not mounted.
+pub fn document_for(state: &crate::app::AppState) -> Bytes {
+    let served: std::collections::HashSet<String> = Endpoint::ALL
+        .iter()
+        .filter(|e| e.served(state))
+        .flat_map(|e| e.all_paths())
+        .collect();
+    let mut doc = openapi();
+    doc.paths.paths.retain(|path, _| served.contains(path));
     Bytes::from(
-        openapi()
-            .to_pretty_json()
+        doc.to_pretty_json()
             .expect("the OpenAPI document serializes"),
     )
-});
-
-/// This document.
-///
-/// Outside Nova's pipeline: no token, no microversion.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "meta",
-    responses((status = 200, description = "This OpenAPI document.", content_type = "application/json", body = Object)),
-)]
-pub async fn openapi_json() -> Response {
-    let mut response = (StatusCode::OK, DOCUMENT.clone()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
 // --- what the routes share
@@ -444,383 +431,4 @@ fn name_faults(doc: &mut utoipa::openapi::OpenApi) {
 
 fn fault_schema_name(status: u16) -> String {
     format!("Fault.{}", fault_name(status))
-}
-
-// --- schemas of bodies that the handlers build or read by hand
-
-/// Nova's fault envelope, `{"<faultName>": {"code", "message"}}`; in the
-/// document each response names its own key (`Fault.<faultName>`).
-#[derive(ToSchema)]
-pub struct NovaFault(pub BTreeMap<String, FaultDetail>);
-
-/// The inside of a Nova fault.
-#[derive(Serialize, ToSchema)]
-pub struct FaultDetail {
-    /// The HTTP status, again.
-    #[schema(example = 404)]
-    pub code: u16,
-    #[schema(example = "Instance afe25d9b-890b-4847-995c-534aa0cb7cc4 could not be found.")]
-    pub message: String,
-}
-
-/// Keystone's (and keystonemiddleware's) error body.
-#[derive(Serialize, ToSchema)]
-pub struct KeystoneError {
-    pub error: KeystoneErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct KeystoneErrorDetail {
-    #[schema(example = 401)]
-    pub code: u16,
-    #[schema(example = "Unauthorized")]
-    pub title: String,
-    #[schema(example = "The request you have made requires authentication.")]
-    pub message: String,
-}
-
-/// The attach body. Everything is optional: `{}` attaches the project's
-/// one network. No other key is allowed.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AttachInterfaceRequest {
-    #[serde(rename = "interfaceAttachment")]
-    #[schema(nullable = false)]
-    pub interface_attachment: Option<InterfaceAttachmentRequest>,
-}
-
-/// What to attach: `port_id`, or `net_id` (optionally with one fixed IP),
-/// or neither. No other key is allowed.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InterfaceAttachmentRequest {
-    /// A network to create the port on; not with `port_id`.
-    #[schema(nullable = false, format = Uuid)]
-    pub net_id: Option<String>,
-    /// An existing port of the server's project with no device.
-    #[schema(nullable = false, format = Uuid)]
-    pub port_id: Option<String>,
-    /// Exactly one IP to ask for; only with `net_id`.
-    #[schema(nullable = false, min_items = 1, max_items = 1)]
-    pub fixed_ips: Option<Vec<RequestedIp>>,
-    /// Microversion 2.49 and later (before, an unknown property): the
-    /// device role tag, shown from 2.70.
-    #[schema(
-        nullable = false,
-        min_length = 1,
-        max_length = 60,
-        pattern = "^[^,/]*$"
-    )]
-    pub tag: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RequestedIp {
-    /// An IPv4 or IPv6 address in the network's subnets.
-    #[schema(example = "192.168.1.10")]
-    pub ip_address: String,
-}
-
-/// The list query of instance actions (microversion 2.58 and later).
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ActionListQuery {
-    /// At most this many actions (capped at 1000); a full page has a `next` link.
-    pub limit: Option<u32>,
-    /// Start after the action with this request id.
-    pub marker: Option<String>,
-    /// Only actions updated at or after this ISO 8601 time.
-    #[serde(rename = "changes-since")]
-    #[param(format = DateTime)]
-    pub changes_since: Option<String>,
-    /// Microversion 2.66 and later: only actions updated at or before this time.
-    #[serde(rename = "changes-before")]
-    #[param(format = DateTime)]
-    pub changes_before: Option<String>,
-}
-
-/// An instance action, as listed.
-#[derive(Serialize, ToSchema)]
-pub struct InstanceAction {
-    /// `attach_interface` or `detach_interface`.
-    #[schema(example = "attach_interface")]
-    pub action: String,
-    #[schema(format = Uuid)]
-    pub instance_uuid: String,
-    #[schema(example = "req-3293a3f1-b44c-4609-b8d2-d81b105636b8")]
-    pub request_id: String,
-    pub user_id: String,
-    pub project_id: String,
-    #[schema(example = "2026-11-28T04:10:00.123456")]
-    pub start_time: String,
-    /// `null`, or `Error` once an event failed.
-    pub message: Option<String>,
-    /// Microversion 2.58 and later.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = "2026-11-28T04:10:00.123456")]
-    pub updated_at: Option<String>,
-}
-
-/// An instance action with its events.
-#[derive(Serialize, ToSchema)]
-pub struct InstanceActionWithEvents {
-    #[serde(flatten)]
-    pub action: InstanceAction,
-    /// For admins; for everyone from microversion 2.51.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub events: Option<Vec<InstanceActionEvent>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct InstanceActionEvent {
-    /// `compute_attach_interface` or `compute_detach_interface`.
-    pub event: String,
-    pub start_time: String,
-    pub finish_time: Option<String>,
-    /// `Success` or `Error`.
-    pub result: Option<String>,
-    /// Admins only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub traceback: Option<String>,
-    /// Admins only, microversion 2.62 and later.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub host: Option<String>,
-    /// Microversion 2.62 and later: sha224 of project id and host.
-    #[serde(rename = "hostId", skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub host_id: Option<String>,
-    /// Admins only, microversion 2.84 and later.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct InstanceActions {
-    #[serde(rename = "instanceActions")]
-    pub instance_actions: Vec<InstanceAction>,
-    /// The `next` page, when `limit` filled this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub links: Option<Vec<Link>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct OneInstanceAction {
-    #[serde(rename = "instanceAction")]
-    pub instance_action: InstanceActionWithEvents,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Link {
-    #[schema(example = "self")]
-    pub rel: String,
-    pub href: String,
-    /// On `describedby` links only.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub media_type: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MediaType {
-    #[schema(example = "application/json")]
-    pub base: String,
-    #[serde(rename = "type")]
-    #[schema(example = "application/vnd.openstack.compute+json;version=2.1")]
-    pub media_type: String,
-}
-
-/// A compute API version.
-#[derive(Serialize, ToSchema)]
-pub struct Version {
-    /// `v2.1` or `v2.0`.
-    #[schema(example = "v2.1")]
-    pub id: String,
-    /// `CURRENT` or `DEPRECATED`.
-    pub status: String,
-    /// The maximum microversion (empty for v2.0).
-    #[schema(example = "2.104")]
-    pub version: String,
-    /// The minimum microversion (empty for v2.0).
-    #[schema(example = "2.1")]
-    pub min_version: String,
-    pub updated: String,
-    pub links: Vec<Link>,
-    /// In version documents only.
-    #[serde(rename = "media-types", skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub media_types: Option<Vec<MediaType>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct VersionList {
-    pub versions: Vec<Version>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct VersionDocument {
-    pub version: Version,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct IdentityVersion {
-    #[schema(example = "v3.14")]
-    pub id: String,
-    #[schema(example = "stable")]
-    pub status: String,
-    pub updated: String,
-    pub links: Vec<Link>,
-    #[serde(rename = "media-types")]
-    pub media_types: Vec<MediaType>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct IdentityVersionValues {
-    pub values: Vec<IdentityVersion>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct IdentityVersionList {
-    pub versions: IdentityVersionValues,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct IdentityVersionDocument {
-    pub version: IdentityVersion,
-}
-
-/// `POST /identity/v3/auth/tokens`.
-#[derive(Deserialize, ToSchema)]
-pub struct TokenRequest {
-    pub auth: TokenAuth,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct TokenAuth {
-    pub identity: AuthIdentity,
-    /// A project scope; without it, the user's default project if any.
-    pub scope: Option<AuthScope>,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct AuthIdentity {
-    /// `password` or `token`.
-    #[schema(example = json!(["password"]))]
-    pub methods: Vec<String>,
-    pub password: Option<PasswordMethod>,
-    pub token: Option<TokenMethod>,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct PasswordMethod {
-    pub user: PasswordUser,
-}
-
-/// A user by id, or by name and domain.
-#[derive(Deserialize, ToSchema)]
-pub struct PasswordUser {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub domain: Option<NamedRef>,
-    pub password: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct TokenMethod {
-    /// An existing token; the new one expires with it.
-    pub id: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct AuthScope {
-    pub project: NamedScope,
-}
-
-/// A project by id, or by name and domain.
-#[derive(Deserialize, ToSchema)]
-pub struct NamedScope {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub domain: Option<NamedRef>,
-}
-
-/// By id or by name.
-#[derive(Deserialize, ToSchema)]
-pub struct NamedRef {
-    pub id: Option<String>,
-    pub name: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub token: TokenBody,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct IdName {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenUser {
-    pub domain: IdName,
-    pub id: String,
-    pub name: String,
-    pub password_expires_at: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenProject {
-    pub domain: IdName,
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CatalogEndpoint {
-    pub id: String,
-    /// `public`, `internal` or `admin`.
-    pub interface: String,
-    pub region: String,
-    pub region_id: String,
-    pub url: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CatalogService {
-    pub endpoints: Vec<CatalogEndpoint>,
-    pub id: String,
-    /// `compute` or `identity`.
-    #[serde(rename = "type")]
-    pub service_type: String,
-    pub name: String,
-}
-
-/// A token. `project`, `is_domain`, `roles` and `catalog` only when scoped
-/// to a project (`catalog` not with `?nocatalog`).
-#[derive(Serialize, ToSchema)]
-pub struct TokenBody {
-    pub methods: Vec<String>,
-    pub user: TokenUser,
-    pub audit_ids: Vec<String>,
-    /// `null`: the token does not expire.
-    pub expires_at: Option<String>,
-    #[schema(example = "2026-11-28T04:10:00.123456Z")]
-    pub issued_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub project: Option<TokenProject>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub is_domain: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub roles: Option<Vec<IdName>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub catalog: Option<Vec<CatalogService>>,
 }

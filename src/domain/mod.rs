@@ -1,7 +1,7 @@
 //! Domain types and Nova's rules. Nothing here knows HTTP or SQL.
 
 pub mod caller;
-pub mod identity;
+pub mod directory;
 pub mod ids;
 pub mod ipam;
 pub mod microversion;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
-use super::identity::Token;
+use super::directory::Token;
 use super::ids::IdSource;
 use super::model::*;
 

@@ -464,7 +464,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
          FROM tokens ORDER BY issued_at",
     )?;
     for token in tokens.query_map([], |r| {
-        Ok(crate::domain::identity::Token {
+        Ok(crate::domain::directory::Token {
             id: r.get(0)?,
             user_id: r.get(1)?,
             project_id: r.get(2)?,

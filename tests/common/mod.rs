@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+use porthole::auth::{Authenticator, BuiltinKeystone};
 use porthole::config::AuthMode;
 use porthole::seed::SeedDocument;
 use porthole::service::Cloud;
@@ -300,15 +301,10 @@ impl TestApp {
             .seed_if_empty(changes.clone())
             .await
             .expect("seed applies");
-        let identity = (auth == AuthMode::Builtin).then(|| {
-            porthole::identity::Identity::from_config(&porthole::config::default_identity())
-                .expect("identity is valid")
+        let state = AppState::new(cloud, auth).with_options(porthole::app::AppOptions {
+            seed: std::sync::Arc::new(changes),
+            ..options
         });
-        let state = AppState::with(cloud, auth, porthole::domain::Policy::default(), identity)
-            .with_options(porthole::app::AppOptions {
-                seed: std::sync::Arc::new(changes),
-                ..options
-            });
         TestApp {
             router: build_router(state),
         }
@@ -319,7 +315,7 @@ impl TestApp {
         let cloud = seeded_cloud(std::sync::Arc::new(MemoryStore)).await;
         let policy = porthole::domain::Policy::from_yaml(policy).expect("policy parses");
         TestApp {
-            router: build_router(AppState::with(cloud, AuthMode::Noauth, policy, None)),
+            router: build_router(AppState::with(cloud, Authenticator::NoAuth, policy)),
         }
     }
 
@@ -351,9 +347,8 @@ impl TestApp {
     ) -> Self {
         let cloud = seeded_cloud(store).await;
         let file: porthole::config::FileConfig = toml::from_str(config).expect("config parses");
-        let identity =
-            porthole::identity::Identity::from_config(&file.identity.expect("[identity]"))
-                .expect("identity is valid");
+        let identity = BuiltinKeystone::from_config(&file.identity.expect("[identity]"))
+            .expect("identity is valid");
         let policy = match policy {
             Some(text) => porthole::domain::Policy::from_yaml(text).expect("policy parses"),
             None => porthole::domain::Policy::default(),
@@ -361,9 +356,8 @@ impl TestApp {
         TestApp {
             router: build_router(AppState::with(
                 cloud,
-                AuthMode::Builtin,
+                Authenticator::Builtin(identity),
                 policy,
-                Some(identity),
             )),
         }
     }

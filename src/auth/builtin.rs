@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::IdentityConfig;
-use crate::domain::identity::{AuthError, Directory, Domain, Project, Token, User};
+use crate::domain::directory::{AuthError, Directory, Domain, Project, Token, User};
 use crate::domain::model::{now, Timestamp};
 use crate::domain::Change;
 use crate::service::Cloud;
 use crate::store::StoreError;
 
-pub struct Identity {
+pub struct BuiltinKeystone {
     pub directory: Directory,
     static_tokens: HashMap<String, Arc<Token>>,
     /// Token lifetime, microseconds.
@@ -30,7 +30,7 @@ pub fn new_token_id() -> String {
     )
 }
 
-impl Identity {
+impl BuiltinKeystone {
     /// Validate the configuration into a directory; any dangling reference is an error.
     pub fn from_config(config: &IdentityConfig) -> Result<Self, String> {
         let mut directory = Directory::default();
@@ -139,11 +139,11 @@ impl Identity {
                     methods: vec!["token".into()],
                     issued_at: 0,
                     expires_at: None,
-                    audit_id: crate::domain::identity::derived_id("static", &t.token),
+                    audit_id: crate::domain::directory::derived_id("static", &t.token),
                 }),
             );
         }
-        Ok(Identity {
+        Ok(BuiltinKeystone {
             directory,
             static_tokens,
             expiration: config.token_expiration.unwrap_or(3600) as Timestamp * 1_000_000,
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn default_config_builds() {
-        let identity = Identity::from_config(&crate::config::default_identity()).unwrap();
+        let identity = BuiltinKeystone::from_config(&crate::config::default_identity()).unwrap();
         assert_eq!(identity.directory.users.len(), 3);
         assert_eq!(identity.expiration, 3_600_000_000);
     }
@@ -237,7 +237,7 @@ mod tests {
     fn dangling_references_are_refused() {
         let mut config = crate::config::default_identity();
         config.assignments[0].project = "nope".into();
-        let err = Identity::from_config(&config).err().unwrap();
+        let err = BuiltinKeystone::from_config(&config).err().unwrap();
         assert!(err.contains("unknown project 'nope'"), "{err}");
     }
 

@@ -1,96 +1,135 @@
-//! `/servers/{server_id}/os-interface`: list, attach, show, detach.
+//! `/servers/{server_id}/os-interface`: list, attach, show, detach, and
+//! their wire types.
 
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use std::net::IpAddr;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::context::ApiContext;
-use super::fault::{not_found_page, webob_error_page, JSON_CONTENT_TYPE};
-use super::json::to_json;
-use super::middleware::MAX_REQUEST_BODY;
-use super::openapi::{AttachInterfaceRequest, NovaFault};
-use super::validation::{attach_request, check_no_query_parameters};
-use super::wire::{InterfaceAttachment, InterfaceAttachments, OneInterfaceAttachment};
+use super::validation::attach_request;
+use super::{check_query, PortPath, ServerPath};
+use crate::api::extract::{parse_json_body, read_body, ApiContext, Ids};
+use crate::api::fault::NovaFault;
+use crate::api::response::{json_response, raw_json_response};
 use crate::app::AppState;
 use crate::domain::ops::{self, OpContext};
-use crate::domain::{model, ApiVersion, Operation};
+use crate::domain::{model, ApiVersion, Operation, Port};
 use crate::error::Fault;
 
-/// Path parameters; a path that cannot be decoded is a router 404.
-pub struct Ids<T>(pub T);
+// --- wire types, spelled as Nova spells them
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Ids<T> {
-    type Rejection = Response;
+/// One fixed IP of the port, as Neutron reports it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FixedIp<'a> {
+    /// An IPv4 or IPv6 address.
+    #[schema(value_type = String, example = "192.168.1.3")]
+    pub ip_address: IpAddr,
+    #[schema(format = Uuid)]
+    pub subnet_id: &'a str,
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(value)) => Ok(Ids(value)),
-            Err(_) => Err(not_found_page(&parts.method, &parts.headers)),
+/// One interface object: `net_id`, `port_id`, `mac_addr`, `port_state`,
+/// `fixed_ips`, and from 2.70 `tag`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InterfaceAttachment<'a> {
+    /// The port's network.
+    #[schema(format = Uuid)]
+    pub net_id: &'a str,
+    #[schema(format = Uuid)]
+    pub port_id: &'a str,
+    #[schema(example = "fa:16:3e:4c:2c:30")]
+    pub mac_addr: &'a str,
+    /// The port's status: `ACTIVE`, `DOWN`, `BUILD`, `ERROR`, ...
+    #[schema(example = "ACTIVE")]
+    pub port_state: &'a str,
+    pub fixed_ips: Vec<FixedIp<'a>>,
+    /// Microversion 2.70 and later only, and then always present: the
+    /// device tag given on attach (2.49+), or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub tag: Option<Option<&'a str>>,
+}
+
+impl<'a> InterfaceAttachment<'a> {
+    pub fn new(port: &'a Port, version: ApiVersion) -> Self {
+        InterfaceAttachment {
+            net_id: &port.network_id,
+            port_id: &port.id,
+            mac_addr: &port.mac_address,
+            port_state: &port.status,
+            fixed_ips: port
+                .fixed_ips
+                .iter()
+                .map(|ip| FixedIp {
+                    ip_address: ip.ip_address,
+                    subnet_id: &ip.subnet_id,
+                })
+                .collect(),
+            tag: (version >= ApiVersion::TAG_IN_RESPONSE).then_some(port.tag.as_deref()),
         }
     }
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct ServerPath {
-    /// The project (second URL form): lower-case hex digits and dashes,
-    /// and the token's project (else 400).
-    pub project_id: Option<String>,
-    /// The server's UUID.
-    pub server_id: String,
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InterfaceAttachments<'a> {
+    pub interface_attachments: Vec<InterfaceAttachment<'a>>,
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct PortPath {
-    /// The project (second URL form): lower-case hex digits and dashes,
-    /// and the token's project (else 400).
-    pub project_id: Option<String>,
-    /// The server's UUID.
-    pub server_id: String,
-    /// The port's UUID.
-    pub port_id: String,
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OneInterfaceAttachment<'a> {
+    pub interface_attachment: InterfaceAttachment<'a>,
 }
 
-/// A 200 (or other) JSON success, `Content-Type: application/json` exactly.
-pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(JSON_CONTENT_TYPE),
-    );
-    response
+/// The attach body. Everything is optional: `{}` attaches the project's
+/// one network. No other key is allowed.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachInterfaceRequest {
+    #[serde(rename = "interfaceAttachment")]
+    #[schema(nullable = false)]
+    pub interface_attachment: Option<InterfaceAttachmentRequest>,
 }
 
-/// The query-string rules of list and show: UTF-8, and none at all from 2.102.
-pub fn check_query(ctx: &ApiContext, query: Option<&str>) -> Result<(), Fault> {
-    let Some(query) = query.filter(|q| !q.is_empty()) else {
-        return Ok(());
-    };
-    let plus_as_space = query.replace('+', " ");
-    if percent_encoding::percent_decode_str(&plus_as_space)
-        .decode_utf8()
-        .is_err()
-    {
-        return Err(Fault::QueryNotUtf8);
-    }
-    if ctx.version < ApiVersion::STRICT_QUERY {
-        return Ok(());
-    }
-    let mut names: Vec<String> = Vec::new();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if (name.is_empty() && value.is_empty()) || names.iter().any(|n| *n == name) {
-            continue;
-        }
-        names.push(name.into_owned());
-    }
-    check_no_query_parameters(&names)
+/// What to attach: `port_id`, or `net_id` (optionally with one fixed IP),
+/// or neither. No other key is allowed.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceAttachmentRequest {
+    /// A network to create the port on; not with `port_id`.
+    #[schema(nullable = false, format = Uuid)]
+    pub net_id: Option<String>,
+    /// An existing port of the server's project with no device.
+    #[schema(nullable = false, format = Uuid)]
+    pub port_id: Option<String>,
+    /// Exactly one IP to ask for; only with `net_id`.
+    #[schema(nullable = false, min_items = 1, max_items = 1)]
+    pub fixed_ips: Option<Vec<RequestedIp>>,
+    /// Microversion 2.49 and later (before, an unknown property): the
+    /// device role tag, shown from 2.70.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 60,
+        pattern = "^[^,/]*$"
+    )]
+    pub tag: Option<String>,
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestedIp {
+    /// An IPv4 or IPv6 address in the network's subnets.
+    #[schema(example = "192.168.1.10")]
+    pub ip_address: String,
+}
+
+// --- handlers
 
 /// List a server's port interfaces.
 ///
@@ -124,7 +163,7 @@ pub async fn list_interfaces(
                     .map(|p| InterfaceAttachment::new(p, ctx.version))
                     .collect(),
             };
-            Ok(json_response(StatusCode::OK, to_json(&body)))
+            Ok(json_response(StatusCode::OK, &body))
         })
         .await
 }
@@ -159,18 +198,9 @@ pub async fn show_interface(
             let body = OneInterfaceAttachment {
                 interface_attachment: InterfaceAttachment::new(port, ctx.version),
             };
-            Ok(json_response(StatusCode::OK, to_json(&body)))
+            Ok(json_response(StatusCode::OK, &body))
         })
         .await
-}
-
-/// Read the body as Nova does: empty is JSON `null`; anything unparsable is
-/// `Malformed request body`.
-fn parse_body(bytes: &[u8]) -> Result<serde_json::Value, Fault> {
-    if bytes.is_empty() {
-        return Ok(serde_json::Value::Null);
-    }
-    serde_json::from_slice(bytes).map_err(|_| Fault::MalformedBody)
 }
 
 /// Attach a port interface to a server.
@@ -203,18 +233,11 @@ pub async fn attach_interface(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Fault> {
-    let bytes: Bytes = match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+    let bytes = match read_body(&Method::POST, &headers, body).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return Ok(webob_error_page(
-                &Method::POST,
-                &headers,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request is too large. Larger than max_request_body_size (%s).",
-            ))
-        }
+        Err(too_large) => return Ok(too_large),
     };
-    let body = parse_body(&bytes)?;
+    let body = parse_json_body(&bytes)?;
     ctx.check_url_project(path.project_id.as_deref())?;
     let request = attach_request(&body, ctx.version)?;
     let op = OpContext {
@@ -235,8 +258,7 @@ pub async fn attach_interface(
                 (attached, ticket)
             })
         })
-        .await
-        .map_err(|e| Fault::Internal(format!("porthole.StoreError: {e}")))??;
+        .await??;
     if let Some(ticket) = ticket {
         schedule_activation(&app, &attached.port, ticket);
     }
@@ -251,7 +273,7 @@ pub async fn attach_interface(
     let body = OneInterfaceAttachment {
         interface_attachment: InterfaceAttachment::new(&attached.port, ctx.version),
     };
-    Ok(json_response(StatusCode::OK, to_json(&body)))
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// Turn a newly attached port `ACTIVE` after the configured delay, as
@@ -311,7 +333,6 @@ pub async fn detach_interface(
     };
     app.cloud
         .write(|txn| ops::detach_interface(txn, &op, &path.server_id, &path.port_id))
-        .await
-        .map_err(|e| Fault::Internal(format!("porthole.StoreError: {e}")))??;
-    Ok(json_response(StatusCode::ACCEPTED, Vec::new()))
+        .await??;
+    Ok(raw_json_response(StatusCode::ACCEPTED, Vec::new()))
 }

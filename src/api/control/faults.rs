@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::fault::named_fault_response;
+use crate::api::endpoint::Endpoint;
+use crate::api::fault::named_fault_response;
 use crate::app::AppState;
 use crate::domain::ids::IdSource;
 use crate::error::fault_name;
@@ -220,29 +220,26 @@ impl FaultRules {
     }
 }
 
+impl FaultOperation {
+    /// The operation of an endpoint, if rules can target it.
+    fn of(endpoint: Endpoint) -> Option<Self> {
+        match endpoint {
+            Endpoint::ListInterfaces => Some(FaultOperation::List),
+            Endpoint::ShowInterface => Some(FaultOperation::Show),
+            Endpoint::AttachInterface => Some(FaultOperation::Attach),
+            Endpoint::DetachInterface => Some(FaultOperation::Detach),
+            _ => None,
+        }
+    }
+}
+
 /// The operation, server id and port id of a routed os-interface call.
 fn classify(request: &Request) -> Option<(FaultOperation, &str, Option<&str>)> {
-    let route = request.extensions().get::<MatchedPath>()?.as_str();
+    let operation = FaultOperation::of(*request.extensions().get::<Endpoint>()?)?;
     let mut segments = request.uri().path().split('/');
     segments.find(|s| *s == "servers")?;
     let server_id = segments.next()?;
     let port_id = segments.nth(1);
-    let method = request.method();
-    let operation = if route.ends_with("/os-interface") {
-        match *method {
-            Method::GET => FaultOperation::List,
-            Method::POST => FaultOperation::Attach,
-            _ => return None,
-        }
-    } else if route.ends_with("/os-interface/{port_id}") {
-        match *method {
-            Method::GET => FaultOperation::Show,
-            Method::DELETE => FaultOperation::Detach,
-            _ => return None,
-        }
-    } else {
-        return None;
-    };
     Some((operation, server_id, port_id))
 }
 

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::config::KeystoneConfig;
-use crate::domain::identity::{implied_roles, Token};
+use crate::domain::directory::{implied_roles, Token};
 
 /// Keystone could not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unavailable(pub String);
 
-pub struct Keystone {
+pub struct KeystoneClient {
     http: reqwest::Client,
     /// `…/v3`, no trailing slash.
     auth_url: String,
@@ -35,7 +35,7 @@ type CacheEntry = (Option<Arc<Token>>, Instant);
 /// How many cached tokens before the cache is swept.
 const CACHE_SWEEP: usize = 10_000;
 
-impl Keystone {
+impl KeystoneClient {
     pub fn from_config(config: &KeystoneConfig) -> Result<Self, String> {
         let auth_url = config.auth_url.trim_end_matches('/').to_owned();
         if !auth_url.starts_with("http://") && !auth_url.starts_with("https://") {
@@ -58,7 +58,7 @@ impl Keystone {
             .timeout(Duration::from_secs(config.timeout.unwrap_or(5)))
             .build()
             .map_err(|e| format!("keystone: HTTP client: {e}"))?;
-        Ok(Keystone {
+        Ok(KeystoneClient {
             http,
             auth_url,
             www_authenticate_uri,

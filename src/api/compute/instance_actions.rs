@@ -1,21 +1,118 @@
 //! `/servers/{server_id}/os-instance-actions`: how Nova reports the result of
-//! the asynchronous parts of attach and detach.
+//! the asynchronous parts of attach and detach, and their wire types.
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha224};
+use utoipa::{IntoParams, ToSchema};
 
-use super::context::ApiContext;
-use super::interfaces::{json_response, Ids, ServerPath};
-use super::json::to_json;
-use super::openapi::{ActionListQuery, InstanceActions, NovaFault, OneInstanceAction};
+use super::{check_query, ServerPath};
+use crate::api::extract::{ApiContext, Ids};
+use crate::api::fault::NovaFault;
+use crate::api::response::{base_url, format_time, json_response, Link};
 use crate::app::AppState;
 use crate::domain::ops;
-use crate::domain::{ApiVersion, InstanceAction, Operation, Timestamp};
+use crate::domain::{ApiVersion, Operation, Timestamp};
 use crate::error::Fault;
+
+// --- wire types
+
+/// The list query of instance actions (microversion 2.58 and later).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActionListQuery {
+    /// At most this many actions (capped at 1000); a full page has a `next` link.
+    pub limit: Option<u32>,
+    /// Start after the action with this request id.
+    pub marker: Option<String>,
+    /// Only actions updated at or after this ISO 8601 time.
+    #[serde(rename = "changes-since")]
+    #[param(format = DateTime)]
+    pub changes_since: Option<String>,
+    /// Microversion 2.66 and later: only actions updated at or before this time.
+    #[serde(rename = "changes-before")]
+    #[param(format = DateTime)]
+    pub changes_before: Option<String>,
+}
+
+/// An instance action, as listed.
+#[derive(Serialize, ToSchema)]
+pub struct InstanceAction<'a> {
+    /// `attach_interface` or `detach_interface`.
+    #[schema(example = "attach_interface")]
+    pub action: &'a str,
+    #[schema(format = Uuid)]
+    pub instance_uuid: &'a str,
+    #[schema(example = "req-3293a3f1-b44c-4609-b8d2-d81b105636b8")]
+    pub request_id: &'a str,
+    pub user_id: &'a str,
+    pub project_id: &'a str,
+    #[schema(example = "2026-11-28T04:10:00.123456")]
+    pub start_time: String,
+    /// `null`, or `Error` once an event failed.
+    pub message: Option<&'a str>,
+    /// Microversion 2.58 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "2026-11-28T04:10:00.123456")]
+    pub updated_at: Option<String>,
+}
+
+/// An instance action with its events.
+#[derive(Serialize, ToSchema)]
+pub struct InstanceActionWithEvents<'a> {
+    #[serde(flatten)]
+    pub action: InstanceAction<'a>,
+    /// For admins; for everyone from microversion 2.51.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub events: Option<Vec<InstanceActionEvent<'a>>>,
+}
+
+/// One event. Fields shown to some callers only are absent for others
+/// (the outer `Option`) and may be `null` where shown (the inner one).
+#[derive(Serialize, ToSchema)]
+pub struct InstanceActionEvent<'a> {
+    /// `compute_attach_interface` or `compute_detach_interface`.
+    pub event: &'a str,
+    pub start_time: String,
+    pub finish_time: Option<String>,
+    /// `Success` or `Error`.
+    pub result: Option<&'a str>,
+    /// Admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub traceback: Option<Option<&'a str>>,
+    /// Admins only, microversion 2.62 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub host: Option<&'a str>,
+    /// Microversion 2.62 and later: sha224 of project id and host.
+    #[serde(rename = "hostId", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub host_id: Option<String>,
+    /// Admins only, microversion 2.84 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub details: Option<Option<&'a str>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InstanceActions<'a> {
+    #[serde(rename = "instanceActions")]
+    pub instance_actions: Vec<InstanceAction<'a>>,
+    /// The `next` page, when `limit` filled this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub links: Option<Vec<Link>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OneInstanceAction<'a> {
+    #[serde(rename = "instanceAction")]
+    pub instance_action: InstanceActionWithEvents<'a>,
+}
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -29,16 +126,7 @@ pub struct ActionPath {
     pub request_id: String,
 }
 
-/// Nova's datetime rendering: `2026-11-28T04:10:00.123456`.
-pub fn format_time(micros: Timestamp) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
-    );
-    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
+// --- handlers
 
 /// Nova's `generate_hostid`: sha224 of project id and host.
 fn host_id(project_id: &str, host: &str) -> String {
@@ -46,19 +134,21 @@ fn host_id(project_id: &str, host: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn action_summary(action: &InstanceAction, version: ApiVersion) -> Map<String, Value> {
-    let mut out = Map::new();
-    out.insert("action".into(), action.action.clone().into());
-    out.insert("instance_uuid".into(), action.server_id.clone().into());
-    out.insert("request_id".into(), action.request_id.clone().into());
-    out.insert("user_id".into(), action.user_id.clone().into());
-    out.insert("project_id".into(), action.project_id.clone().into());
-    out.insert("start_time".into(), format_time(action.start_time).into());
-    out.insert("message".into(), action.message.clone().into());
-    if version >= ApiVersion::ACTION_UPDATED_AT {
-        out.insert("updated_at".into(), format_time(action.updated_at).into());
+fn action_summary(
+    action: &crate::domain::InstanceAction,
+    version: ApiVersion,
+) -> InstanceAction<'_> {
+    InstanceAction {
+        action: &action.action,
+        instance_uuid: &action.server_id,
+        request_id: &action.request_id,
+        user_id: &action.user_id,
+        project_id: &action.project_id,
+        start_time: format_time(action.start_time),
+        message: action.message.as_deref(),
+        updated_at: (version >= ApiVersion::ACTION_UPDATED_AT)
+            .then(|| format_time(action.updated_at)),
     }
-    out
 }
 
 /// List a server's instance actions, newest first.
@@ -83,7 +173,7 @@ pub async fn list_instance_actions(
     ctx: ApiContext,
     Ids(path): Ids<ServerPath>,
     RawQuery(query): RawQuery,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
 ) -> Result<Response, Fault> {
     ctx.check_url_project(path.project_id.as_deref())?;
     let query = list_query(query.as_deref(), ctx.version)?;
@@ -106,7 +196,7 @@ pub async fn list_instance_actions(
                 ),
                 None => None,
             };
-            let mut actions: Vec<&InstanceAction> = actions
+            let mut actions: Vec<&crate::domain::InstanceAction> = actions
                 .into_iter()
                 .filter(|a| marker_seq.is_none_or(|seq| a.seq < seq))
                 .filter(|a| query.changes_since.is_none_or(|t| a.updated_at >= t))
@@ -115,32 +205,25 @@ pub async fn list_instance_actions(
             if let Some(limit) = query.limit {
                 actions.truncate(limit);
             }
-            let list: Vec<Value> = actions
-                .iter()
-                .map(|a| Value::Object(action_summary(a, ctx.version)))
-                .collect();
-            let mut body = Map::new();
-            body.insert("instanceActions".into(), list.into());
-            if let (Some(limit), Some(last)) = (query.limit, actions.last()) {
-                if actions.len() == limit {
-                    body.insert(
-                        "links".into(),
-                        next_link(&headers, &path, &query, &last.request_id),
-                    );
-                }
-            }
-            Ok(json_response(StatusCode::OK, to_json(&body)))
+            let full_page = query.limit.is_some_and(|limit| actions.len() == limit);
+            let links = actions
+                .last()
+                .filter(|_| full_page)
+                .map(|last| vec![next_link(&headers, &path, &query, &last.request_id)]);
+            let body = InstanceActions {
+                instance_actions: actions
+                    .iter()
+                    .map(|a| action_summary(a, ctx.version))
+                    .collect(),
+                links,
+            };
+            Ok(json_response(StatusCode::OK, &body))
         })
         .await
 }
 
 /// `[{"rel": "next", "href": ...}]`: the same query, sorted, with the new marker.
-fn next_link(
-    headers: &axum::http::HeaderMap,
-    path: &ServerPath,
-    query: &ListQuery,
-    marker: &str,
-) -> Value {
+fn next_link(headers: &HeaderMap, path: &ServerPath, query: &ListQuery, marker: &str) -> Link {
     let mut params: Vec<(String, String)> = query
         .params
         .iter()
@@ -159,10 +242,10 @@ fn next_link(
         .unwrap_or_default();
     let href = format!(
         "{}/v2.1{project}/servers/{}/os-instance-actions?{encoded}",
-        super::versions::base_url(headers),
+        base_url(headers),
         path.server_id
     );
-    serde_json::json!([{"rel": "next", "href": href}])
+    Link::new("next", href)
 }
 
 /// Show one instance action with its events.
@@ -189,7 +272,7 @@ pub async fn show_instance_action(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Fault> {
     ctx.check_url_project(path.project_id.as_deref())?;
-    super::interfaces::check_query(&ctx, query.as_deref())?;
+    check_query(&ctx, query.as_deref())?;
     let version = ctx.version;
     app.cloud
         .read(|world| {
@@ -210,36 +293,30 @@ pub async fn show_instance_action(
                 && ctx
                     .caller
                     .may(Operation::ShowInstanceActionEventDetails, server_project);
-            let mut out = action_summary(action, version);
-            if admin || version >= ApiVersion::EVENTS_FOR_ALL {
-                let events: Vec<Value> = action
+            let events = (admin || version >= ApiVersion::EVENTS_FOR_ALL).then(|| {
+                let host_shown = version >= ApiVersion::EVENT_HOST;
+                action
                     .events
                     .iter()
-                    .map(|e| {
-                        let mut event = Map::new();
-                        event.insert("event".into(), e.event.clone().into());
-                        event.insert("start_time".into(), format_time(e.start_time).into());
-                        event.insert("finish_time".into(), e.finish_time.map(format_time).into());
-                        event.insert("result".into(), e.result.clone().into());
-                        if admin {
-                            event.insert("traceback".into(), e.traceback.clone().into());
-                        }
-                        if version >= ApiVersion::EVENT_HOST {
-                            if admin {
-                                event.insert("host".into(), e.host.clone().into());
-                            }
-                            event.insert("hostId".into(), host_id(server_project, &e.host).into());
-                        }
-                        if details {
-                            event.insert("details".into(), e.details.clone().into());
-                        }
-                        Value::Object(event)
+                    .map(|e| InstanceActionEvent {
+                        event: &e.event,
+                        start_time: format_time(e.start_time),
+                        finish_time: e.finish_time.map(format_time),
+                        result: e.result.as_deref(),
+                        traceback: admin.then_some(e.traceback.as_deref()),
+                        host: (host_shown && admin).then_some(e.host.as_str()),
+                        host_id: host_shown.then(|| host_id(server_project, &e.host)),
+                        details: details.then_some(e.details.as_deref()),
                     })
-                    .collect();
-                out.insert("events".into(), events.into());
-            }
-            let body = serde_json::json!({ "instanceAction": out });
-            Ok(json_response(StatusCode::OK, to_json(&body)))
+                    .collect()
+            });
+            let body = OneInstanceAction {
+                instance_action: InstanceActionWithEvents {
+                    action: action_summary(action, version),
+                    events,
+                },
+            };
+            Ok(json_response(StatusCode::OK, &body))
         })
         .await
 }

@@ -6,22 +6,20 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
-use axum::Router;
+use axum::routing::MethodRouter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::auth::noauth_caller;
-use super::injection::{FaultRule, FaultRuleRequest};
-use super::interfaces::json_response;
-use super::json::to_json;
 use super::middleware::authenticate;
+use super::response::{json_response, raw_json_response, to_json};
 use crate::app::AppState;
 use crate::domain::ops::{self, ServerPatch};
-use crate::domain::{Caller, Change, Roles, World};
+use crate::domain::{Caller, Change, World};
 use crate::error::Fault;
 use crate::seed::{check_task_state, check_vm_state, SeedDocument, SeedServer};
-use crate::store::StoreError;
+use faults::{FaultRule, FaultRuleRequest};
+
+pub mod faults;
 
 /// The policy name a refused control call reports.
 pub const CONTROL_RULE: &str = "porthole:control";
@@ -29,36 +27,16 @@ pub const CONTROL_RULE: &str = "porthole:control";
 /// Seed documents may be large; the compute API's limit does not apply here.
 const MAX_CONTROL_BODY: usize = 64 * 1024 * 1024;
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/_porthole/reset", post(reset))
-        .route("/_porthole/seed", post(seed))
-        .route("/_porthole/state", get(dump_state))
-        .route("/_porthole/servers", post(create_server))
-        .route(
-            "/_porthole/servers/{server_id}",
-            patch(update_server).delete(delete_server),
-        )
-        .route(
-            "/_porthole/faults",
-            post(add_fault).get(list_faults).delete(clear_faults),
-        )
-        .route("/_porthole/faults/{fault_id}", delete(delete_fault))
+/// The control plane's layers: its own body limit, then admins only.
+pub fn wrap(handler: MethodRouter<AppState>, state: &AppState) -> MethodRouter<AppState> {
+    handler
         .layer(axum::extract::DefaultBodyLimit::max(MAX_CONTROL_BODY))
-        .route_layer(from_fn_with_state(state, require_admin))
+        .layer(from_fn_with_state(state.clone(), require_admin))
 }
 
 /// The caller as the compute API would see it (token or `noauth` headers).
 async fn control_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
-    Ok(match authenticate(state, headers).await? {
-        Some(token) => Caller::new(
-            token.user_id.clone(),
-            Some(token.project_id.clone().unwrap_or_default()),
-            Roles::from_names(token.roles.iter().map(String::as_str)),
-            state.policy.clone(),
-        ),
-        None => noauth_caller(headers, None, &state.policy).0,
-    })
+    Ok(authenticate(state, headers, None).await?.caller)
 }
 
 /// Nova's `context_is_admin` rule decides.
@@ -70,17 +48,9 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
-fn store_fault(error: StoreError) -> Fault {
-    Fault::Internal(format!("porthole.StoreError: {error}"))
-}
-
 fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Fault> {
     serde_json::from_slice(body)
         .map_err(|e| Fault::ControlBadRequest(format!("Malformed request body: {e}")))
-}
-
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    json_response(status, to_json(body))
 }
 
 /// How much the state holds, after a reset or a seed.
@@ -127,12 +97,11 @@ pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
             }
             StateCounts::of(txn.world())
         })
-        .await
-        .map_err(store_fault)?;
+        .await?;
     // Only once the reset is durable: a failed one changes nothing.
     app.faults.clear();
     app.cloud.ids().restart();
-    Ok(json(StatusCode::OK, &counts))
+    Ok(json_response(StatusCode::OK, &counts))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -155,7 +124,7 @@ pub struct SeedQuery {
     request_body = SeedDocument,
     responses(
         (status = 200, description = "What the state now holds.", body = StateCounts),
-        (status = 400, description = "Malformed body or a bad entry, named.", body = crate::api::openapi::NovaFault),
+        (status = 400, description = "Malformed body or a bad entry, named.", body = crate::api::fault::NovaFault),
     )
 )]
 pub async fn seed(
@@ -192,9 +161,8 @@ pub async fn seed(
             }
             Ok::<_, Fault>(StateCounts::of(txn.world()))
         })
-        .await
-        .map_err(store_fault)??;
-    Ok(json(StatusCode::OK, &counts))
+        .await??;
+    Ok(json_response(StatusCode::OK, &counts))
 }
 
 /// The whole state in the seed format.
@@ -213,7 +181,7 @@ pub async fn dump_state(State(app): State<AppState>) -> Response {
         .cloud
         .read(|world| to_json(&SeedDocument::from_world(world)))
         .await;
-    json_response(StatusCode::OK, body)
+    raw_json_response(StatusCode::OK, body)
 }
 
 /// Create a server from a seed `[[servers]]` entry.
@@ -224,7 +192,7 @@ pub async fn dump_state(State(app): State<AppState>) -> Response {
     request_body = SeedServer,
     responses(
         (status = 201, description = "The server, with `Location`.", body = SeedServer),
-        (status = 400, description = "Malformed body, bad field or duplicate id.", body = crate::api::openapi::NovaFault),
+        (status = 400, description = "Malformed body, bad field or duplicate id.", body = crate::api::fault::NovaFault),
     )
 )]
 pub async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
@@ -248,9 +216,8 @@ pub async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<R
             }
             created.ok_or_else(|| Fault::Internal("porthole.NoServerCreated".into()))
         })
-        .await
-        .map_err(store_fault)??;
-    let mut response = json(StatusCode::CREATED, &SeedServer::from(&server));
+        .await??;
+    let mut response = json_response(StatusCode::CREATED, &SeedServer::from(&server));
     if let Ok(location) = format!("/_porthole/servers/{}", server.id).parse() {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -284,8 +251,8 @@ fn server_not_found(server_id: &str) -> Fault {
     request_body = ServerPatchRequest,
     responses(
         (status = 200, description = "The server.", body = SeedServer),
-        (status = 400, description = "Malformed body or bad field.", body = crate::api::openapi::NovaFault),
-        (status = 404, description = "No such server.", body = crate::api::openapi::NovaFault),
+        (status = 400, description = "Malformed body or bad field.", body = crate::api::fault::NovaFault),
+        (status = 404, description = "No such server.", body = crate::api::fault::NovaFault),
     )
 )]
 pub async fn update_server(
@@ -317,10 +284,9 @@ pub async fn update_server(
     let server = app
         .cloud
         .write(|txn| ops::patch_server(txn, &server_id, patch))
-        .await
-        .map_err(store_fault)?
+        .await?
         .ok_or_else(|| server_not_found(&server_id))?;
-    Ok(json(StatusCode::OK, &SeedServer::from(&server)))
+    Ok(json_response(StatusCode::OK, &SeedServer::from(&server)))
 }
 
 /// Delete a server; its ports are detached as a detach would.
@@ -331,7 +297,7 @@ pub async fn update_server(
     params(("server_id" = String, Path, description = "The server id.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 404, description = "No such server.", body = crate::api::openapi::NovaFault),
+        (status = 404, description = "No such server.", body = crate::api::fault::NovaFault),
     )
 )]
 pub async fn delete_server(
@@ -341,8 +307,7 @@ pub async fn delete_server(
     let deleted = app
         .cloud
         .write(|txn| ops::delete_server(txn, &server_id))
-        .await
-        .map_err(store_fault)?;
+        .await?;
     if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -358,7 +323,7 @@ pub async fn delete_server(
     request_body = FaultRuleRequest,
     responses(
         (status = 201, description = "The rule, with its id.", body = FaultRule),
-        (status = 400, description = "Malformed body or bad field.", body = crate::api::openapi::NovaFault),
+        (status = 400, description = "Malformed body or bad field.", body = crate::api::fault::NovaFault),
     )
 )]
 pub async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
@@ -367,7 +332,7 @@ pub async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Respo
         .into_rule(app.cloud.ids().rule_id())
         .map_err(Fault::ControlBadRequest)?;
     app.faults.add(rule.clone());
-    Ok(json(StatusCode::CREATED, &rule))
+    Ok(json_response(StatusCode::CREATED, &rule))
 }
 
 /// `GET /_porthole/faults` body.
@@ -386,7 +351,7 @@ pub struct FaultRules {
     )
 )]
 pub async fn list_faults(State(app): State<AppState>) -> Response {
-    json(
+    json_response(
         StatusCode::OK,
         &FaultRules {
             faults: app.faults.list(),
@@ -416,7 +381,7 @@ pub async fn clear_faults(State(app): State<AppState>) -> StatusCode {
     params(("fault_id" = String, Path, description = "The rule's id.")),
     responses(
         (status = 204, description = "Cleared."),
-        (status = 404, description = "No such rule.", body = crate::api::openapi::NovaFault),
+        (status = 404, description = "No such rule.", body = crate::api::fault::NovaFault),
     )
 )]
 pub async fn delete_fault(

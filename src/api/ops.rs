@@ -1,19 +1,18 @@
-//! `/healthz` (the process answers) and `/readyz` (the store answers too),
-//! outside Nova's pipeline: no auth, no microversion, no request id headers.
+//! Operations endpoints, outside Nova's pipeline (no auth, no microversion,
+//! no request id headers): `/healthz` (the process answers), `/readyz` (the
+//! store answers too), `/metrics` and `/openapi.json`.
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::json::to_json;
+use super::response::{json_response, with_content_type, JSON_CONTENT_TYPE};
 use crate::app::AppState;
-
-/// The crate's version, reported by both probes.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+use crate::metrics::{network_stats, OPENMETRICS_CONTENT_TYPE};
+use crate::VERSION;
 
 /// How long `/readyz` waits for the store's round trip.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -34,14 +33,10 @@ pub struct Health<'a> {
 }
 
 fn answer(status: StatusCode, body: &Health) -> Response {
-    let mut response = Response::new(Body::from(to_json(body)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = json_response(status, body);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -104,4 +99,39 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             )
         }
     }
+}
+
+/// Prometheus metrics.
+///
+/// OpenMetrics text: requests by operation, status and microversion group,
+/// latency histograms, store commit latency, attachments and free IPs per
+/// network. No token, no microversion.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    responses((
+        status = 200,
+        description = "The metrics.",
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        body = String
+    )),
+)]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let networks = state.cloud.read(network_stats).await;
+    let text = state.metrics.encode(&networks);
+    with_content_type(StatusCode::OK, text, OPENMETRICS_CONTENT_TYPE)
+}
+
+/// This document: the routes the running configuration serves.
+///
+/// No token, no microversion.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "This OpenAPI document.", content_type = "application/json", body = Object)),
+)]
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    with_content_type(StatusCode::OK, state.openapi_document(), JSON_CONTENT_TYPE)
 }

@@ -1,0 +1,113 @@
+//! Extractors whose every rejection is the API's own answer: the request
+//! context set by the pipeline, path parameters, and the request body.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+
+use super::fault::{not_found_page, webob_error_page};
+use crate::domain::ids::IdSource;
+use crate::domain::{ApiVersion, Caller};
+use crate::error::Fault;
+
+/// oslo.middleware's `max_request_body_size` default.
+pub const MAX_REQUEST_BODY: usize = 114_688;
+
+/// `req-<uuid>`, also the request id of any instance action the call records.
+/// Kept as a header value: cloning it onto two headers costs no copy.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+impl RequestId {
+    pub fn generate(ids: &IdSource) -> Self {
+        RequestId(
+            HeaderValue::from_maybe_shared(bytes::Bytes::from(ids.request_id())).expect("ascii"),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
+/// Everything a compute handler needs to know about the request.
+#[derive(Debug, Clone)]
+pub struct ApiContext {
+    pub request_id: RequestId,
+    pub version: ApiVersion,
+    pub caller: Caller,
+    /// The project the token is scoped to, if any (checked against the URL's).
+    pub token_project: Option<String>,
+}
+
+impl ApiContext {
+    /// Nova's `Malformed request URL` check of the URL project against the token's.
+    pub fn check_url_project(&self, url_project: Option<&str>) -> Result<(), Fault> {
+        match (url_project, &self.token_project) {
+            (Some(url), Some(token)) if url != token => Err(Fault::ProjectMismatch {
+                url: url.to_owned(),
+                context: token.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiContext {
+    type Rejection = Fault;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Taken, not cloned: one handler per request.
+        parts
+            .extensions
+            .remove::<ApiContext>()
+            .ok_or_else(|| Fault::Internal("porthole.MissingApiContext".into()))
+    }
+}
+
+/// Path parameters; a path that cannot be decoded is a router 404.
+pub struct Ids<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Ids<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Ids(value)),
+            Err(_) => Err(not_found_page(&parts.method, &parts.headers)),
+        }
+    }
+}
+
+/// The body, up to Nova's limit; over it, WebOb's 413 page.
+pub async fn read_body(
+    method: &Method,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, MAX_REQUEST_BODY)
+        .await
+        .map_err(|_| too_large_page(method, headers))
+}
+
+/// oslo.middleware's sizelimit refusal.
+pub fn too_large_page(method: &Method, headers: &HeaderMap) -> Response {
+    webob_error_page(
+        method,
+        headers,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request is too large. Larger than max_request_body_size (%s).",
+    )
+}
+
+/// Read a JSON body as Nova does: empty is JSON `null`; anything
+/// unparsable is `Malformed request body`.
+pub fn parse_json_body(bytes: &[u8]) -> Result<serde_json::Value, Fault> {
+    if bytes.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|_| Fault::MalformedBody)
+}

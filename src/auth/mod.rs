@@ -1,0 +1,113 @@
+//! Who is calling: one [`Authenticator`], chosen at start-up, turns a
+//! request's token into a [`Caller`]; the HTTP layer renders its refusals.
+//!
+//! - [`noauth`]: no Keystone; headers name the caller (tests, curl).
+//! - [`builtin`]: porthole's own Keystone (`/identity/v3`): directory,
+//!   issued and static tokens.
+//! - [`keystone`]: an external Keystone, asked over HTTP with a service
+//!   token, answers cached.
+
+use std::sync::Arc;
+
+use crate::domain::directory::Token;
+use crate::domain::{Caller, Policy, Roles};
+use crate::service::Cloud;
+
+pub mod builtin;
+pub mod keystone;
+pub mod noauth;
+
+pub use builtin::BuiltinKeystone;
+pub use keystone::KeystoneClient;
+
+/// The auth mode in force (`--auth`).
+pub enum Authenticator {
+    NoAuth,
+    Builtin(BuiltinKeystone),
+    Keystone(KeystoneClient),
+}
+
+/// Why a request was refused before it reached the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No token, or not a valid one: keystonemiddleware's 401. `None`: the
+    /// builtin Keystone, whose URL is the request's own.
+    Unauthorized { www_authenticate: Option<String> },
+    /// The external Keystone could not answer: 503.
+    Unavailable(String),
+}
+
+/// The caller of a request, and the project its token is scoped to (the
+/// compute API checks the URL's project against it).
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub caller: Caller,
+    pub token_project: Option<String>,
+}
+
+impl Authenticator {
+    /// The builtin Keystone, in `builtin` mode.
+    pub fn builtin(&self) -> Option<&BuiltinKeystone> {
+        match self {
+            Authenticator::Builtin(builtin) => Some(builtin),
+            _ => None,
+        }
+    }
+
+    /// keystonemiddleware's check of `X-Auth-Token`, then the caller.
+    /// `noauth_headers` are consulted in `noauth` mode only.
+    pub async fn authenticate(
+        &self,
+        cloud: &Cloud,
+        policy: &Arc<Policy>,
+        request: &Credentials<'_>,
+    ) -> Result<Authenticated, Refusal> {
+        let token = request.token.unwrap_or("");
+        let token = match self {
+            Authenticator::NoAuth => return Ok(noauth::caller(request, policy)),
+            Authenticator::Builtin(builtin) => {
+                builtin
+                    .validate(cloud, token)
+                    .await
+                    .ok_or(Refusal::Unauthorized {
+                        www_authenticate: None,
+                    })?
+            }
+            Authenticator::Keystone(keystone) => match keystone.validate(token).await {
+                Ok(Some(token)) => token,
+                Ok(None) => {
+                    return Err(Refusal::Unauthorized {
+                        www_authenticate: Some(keystone.www_authenticate_uri.clone()),
+                    })
+                }
+                Err(unavailable) => return Err(Refusal::Unavailable(unavailable.0)),
+            },
+        };
+        Ok(caller_of_token(&token, policy))
+    }
+}
+
+/// What a request says about its caller.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// `X-Auth-Token`.
+    pub token: Option<&'a str>,
+    /// `X-Roles` (noauth only).
+    pub roles: Option<&'a str>,
+    /// The URL's `{project_id}`, if the route has one (noauth only).
+    pub url_project: Option<&'a str>,
+}
+
+/// The one place a validated token becomes a caller.
+pub fn caller_of_token(token: &Token, policy: &Arc<Policy>) -> Authenticated {
+    Authenticated {
+        caller: Caller::new(
+            token.user_id.clone(),
+            // An unscoped token acts in no project (Nova: project_id None).
+            Some(token.project_id.clone().unwrap_or_default()),
+            Roles::from_names(token.roles.iter().map(String::as_str)),
+            policy.clone(),
+        ),
+        token_project: token.project_id.clone(),
+    }
+}
