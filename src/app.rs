@@ -180,11 +180,50 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(middleware::fallback)
         .method_not_allowed_fallback(middleware::method_not_routed)
         .with_state(state.clone());
-    // Around the whole router (not per route), so that it sees, and can
-    // clean up, what axum adds to unrouted methods.
+    around(routes, state)
+}
+
+/// What wraps every request, routed or not: request ids, the access log and
+/// metrics, and a panic turned into Nova's 500. Around the whole router
+/// (not per route), so that it sees, and can clean up, what axum adds to
+/// unrouted methods.
+fn around(routes: Router, state: AppState) -> Router {
     let app = tower::ServiceBuilder::new()
         .layer(from_fn_with_state(state, middleware::request_id_and_log))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .service(routes);
     Router::new().fallback_service(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_novas_500_with_request_ids() {
+        let cloud = Cloud::open(Arc::new(crate::store::MemoryStore))
+            .await
+            .unwrap();
+        let state = AppState::new(cloud, AuthMode::Noauth);
+        let routes = Router::new().route(
+            "/v2.1/boom",
+            axum::routing::get(|| async { panic!("secret detail") as &str }),
+        );
+        let app = around(routes, state);
+        let request = Request::get("/v2.1/boom").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert!(response.headers().contains_key("x-openstack-request-id"));
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"computeFault": {"code": 500, "message": "Unexpected API Error. Please contact the administrator\n<class 'nova.exception.NovaException'>"}}"#
+        );
+    }
 }

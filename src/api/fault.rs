@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -38,15 +37,8 @@ pub fn named_fault_response(name: &str, status: u16, message: &str) -> Response 
             message,
         },
     );
-    let body = to_json(&envelope);
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(FAULT_CONTENT_TYPE),
-    );
-    response
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    with_content_type(status, to_json(&envelope), FAULT_CONTENT_TYPE)
 }
 
 impl IntoResponse for Fault {
@@ -225,11 +217,8 @@ pub fn webob_error_page(
     } else {
         (content_type, body)
     };
-    let mut response = (status, body).into_response();
+    let mut response = with_content_type(status, body, content_type);
     response.extensions_mut().insert(WebObPage);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
