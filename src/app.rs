@@ -11,7 +11,7 @@ use crate::api::control::faults::FaultRules;
 use crate::api::{endpoint, middleware};
 use crate::auth::{Authenticator, BuiltinKeystone};
 use crate::config::AuthMode;
-use crate::domain::Policy;
+use crate::domain::{Policy, PortStatus};
 use crate::metrics::Metrics;
 use crate::service::Cloud;
 
@@ -24,7 +24,7 @@ pub struct AppOptions {
     /// turns `ACTIVE` (zero: `ACTIVE` at once).
     pub port_activation_delay: std::time::Duration,
     /// `DOWN` or `BUILD`.
-    pub port_initial_status: &'static str,
+    pub port_initial_status: PortStatus,
     /// What `POST /_porthole/reset` returns to: the start-up seed.
     pub seed: Arc<Vec<crate::domain::Change>>,
 }
@@ -34,7 +34,7 @@ impl Default for AppOptions {
         AppOptions {
             control_plane: true,
             port_activation_delay: std::time::Duration::ZERO,
-            port_initial_status: "DOWN",
+            port_initial_status: PortStatus::Down,
             seed: Arc::default(),
         }
     }
@@ -80,9 +80,9 @@ impl PendingActivations {
 
 impl AppOptions {
     /// The status a port gets when it is attached.
-    pub fn attached_status(&self) -> &'static str {
+    pub fn attached_status(&self) -> PortStatus {
         if self.port_activation_delay.is_zero() {
-            "ACTIVE"
+            PortStatus::Active
         } else {
             self.port_initial_status
         }

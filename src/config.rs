@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::PortStatus;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
@@ -45,10 +47,10 @@ pub enum PortInitialStatus {
 }
 
 impl PortInitialStatus {
-    pub fn as_str(self) -> &'static str {
+    pub fn status(self) -> PortStatus {
         match self {
-            PortInitialStatus::Down => "DOWN",
-            PortInitialStatus::Build => "BUILD",
+            PortInitialStatus::Down => PortStatus::Down,
+            PortInitialStatus::Build => PortStatus::Build,
         }
     }
 }

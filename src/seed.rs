@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ids::IdSource;
 use crate::domain::ipam;
 use crate::domain::ops::DEVICE_OWNER;
+use crate::domain::states::UnknownState;
 use crate::domain::*;
 
 /// A seed document: the seed file's format (TOML), or JSON on the control plane.
@@ -116,46 +117,20 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// Nova's `vm_state` values.
-pub const VM_STATES: [&str; 12] = [
-    "active",
-    "building",
-    "paused",
-    "suspended",
-    "stopped",
-    "rescued",
-    "resized",
-    "soft-delete",
-    "deleted",
-    "error",
-    "shelved",
-    "shelved_offloaded",
-];
-
 /// A `vm_state` Nova knows, or the problem with it.
-pub fn check_vm_state(value: &str) -> Result<(), String> {
-    if VM_STATES.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "vm_state '{value}' is not one of {}",
-            VM_STATES.join(", ")
-        ))
-    }
+pub fn check_vm_state(value: &str) -> Result<VmState, String> {
+    value.parse().map_err(|e: UnknownState| e.to_string())
 }
 
-/// A `task_state` is a lower-case identifier (`""` for none).
-pub fn check_task_state(value: &str) -> Result<(), String> {
-    if value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        Ok(())
-    } else {
-        Err(format!(
-            "task_state '{value}' is not a task state (lower-case letters, digits and _)"
-        ))
+/// A `task_state` Nova knows (`""` for none), or the problem with it.
+pub fn check_task_state(value: &str) -> Result<Option<TaskState>, String> {
+    if value.is_empty() {
+        return Ok(None);
     }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|e: UnknownState| e.to_string())
 }
 
 impl From<&Network> for SeedNetwork {
@@ -209,7 +184,7 @@ impl From<&Port> for SeedPort {
             ),
             device_id: p.device_id.clone(),
             device_owner: Some(p.device_owner.clone()),
-            status: Some(p.status.clone()),
+            status: Some(p.status.to_string()),
             preserve_on_delete: p.preserve_on_delete,
             tag: p.tag.clone(),
         }
@@ -223,8 +198,8 @@ impl From<&Server> for SeedServer {
             name: s.name.clone(),
             project_id: s.project_id.clone(),
             user_id: Some(s.user_id.clone()),
-            vm_state: s.vm_state.clone(),
-            task_state: s.task_state.clone().unwrap_or_default(),
+            vm_state: s.vm_state.to_string(),
+            task_state: s.task_state.map(|t| t.to_string()).unwrap_or_default(),
             locked: s.locked,
             launched: s.launched,
         }
@@ -416,17 +391,20 @@ impl<'a> Builder<'a> {
         if s.project_id.is_empty() {
             return fail("servers", i, Some(&id), "project_id must not be empty");
         }
-        if let Err(problem) = check_vm_state(&s.vm_state).and(check_task_state(&s.task_state)) {
-            return fail("servers", i, Some(&id), problem);
-        }
+        let states =
+            check_vm_state(&s.vm_state).and_then(|vm| Ok((vm, check_task_state(&s.task_state)?)));
+        let (vm_state, task_state) = match states {
+            Ok(states) => states,
+            Err(problem) => return fail("servers", i, Some(&id), problem),
+        };
         self.servers.insert(id.clone());
         self.changes.push(Change::PutServer(Server {
             id,
             name: s.name,
             project_id: s.project_id,
             user_id: s.user_id.unwrap_or_else(|| "admin".to_owned()),
-            vm_state: s.vm_state,
-            task_state: Some(s.task_state).filter(|t| !t.is_empty()),
+            vm_state,
+            task_state,
             locked: s.locked,
             launched: s.launched,
         }));
@@ -658,9 +636,14 @@ impl<'a> Builder<'a> {
                 String::new()
             }
         });
-        let status = p
-            .status
-            .unwrap_or_else(|| if bound_to_server { "ACTIVE" } else { "DOWN" }.to_owned());
+        let status = match p.status {
+            Some(status) => match status.parse::<PortStatus>() {
+                Ok(status) => status,
+                Err(unknown) => return bad(unknown.to_string()),
+            },
+            None if bound_to_server => PortStatus::Active,
+            None => PortStatus::Down,
+        };
         self.macs.insert(mac_address.clone());
         self.ports.insert(id.clone());
         let seq = self.next_seq;
@@ -735,11 +718,80 @@ mod tests {
         };
         assert_eq!(port.fixed_ips[0].ip_address.to_string(), "10.0.0.2");
         assert_eq!(port.device_owner, "compute:nova");
-        assert_eq!(port.status, "ACTIVE");
+        assert_eq!(port.status, PortStatus::Active);
         let Some(Change::PutSubnet(subnet)) = changes.get(2) else {
             panic!("no subnet")
         };
         assert_eq!(subnet.gateway_ip, Some("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn refuses_unknown_states_naming_the_entry() {
+        let error = |toml: &str| {
+            SeedDocument::from_toml(toml)
+                .unwrap()
+                .into_changes()
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error("[[servers]]\nid = \"s1\"\nproject_id = \"p\"\nvm_state = \"running\"\n"),
+            format!(
+                "bad seed entry servers[0] (id s1): vm_state 'running' is not one of {}",
+                "active, building, paused, suspended, stopped, rescued, resized, soft-delete, \
+                 deleted, error, shelved, shelved_offloaded"
+            )
+        );
+        assert!(
+            error("[[servers]]\nid = \"s1\"\nproject_id = \"p\"\ntask_state = \"warping\"\n")
+                .starts_with(
+                    "bad seed entry servers[0] (id s1): task_state 'warping' is not one of \
+                     scheduling, block_device_mapping,"
+                )
+        );
+        assert_eq!(
+            error(
+                "[[networks]]\nid = \"n1\"\nproject_id = \"p\"\n\
+                 [[ports]]\nid = \"port-a\"\nnetwork_id = \"n1\"\nproject_id = \"p\"\n\
+                 status = \"active\"\n"
+            ),
+            "bad seed entry ports[0] (id port-a): status 'active' is not one of ACTIVE, DOWN, BUILD, ERROR"
+        );
+    }
+
+    #[test]
+    fn states_keep_their_spelling_in_the_dump() {
+        let doc = SeedDocument::from_toml(
+            r#"
+            [[servers]]
+            id = "s1"
+            project_id = "p"
+            vm_state = "soft-delete"
+            task_state = "powering-off"
+            [[servers]]
+            id = "s2"
+            project_id = "p"
+            [[networks]]
+            id = "n1"
+            project_id = "p"
+            [[ports]]
+            id = "port-a"
+            network_id = "n1"
+            project_id = "p"
+            status = "BUILD"
+            "#,
+        )
+        .unwrap();
+        let mut world = World::default();
+        for change in doc.into_changes().unwrap() {
+            world.apply(change);
+        }
+        let dump = serde_json::to_value(SeedDocument::from_world(&world)).unwrap();
+        assert_eq!(dump["servers"][0]["vm_state"], "soft-delete");
+        assert_eq!(dump["servers"][0]["task_state"], "powering-off");
+        assert_eq!(dump["servers"][1]["vm_state"], "active");
+        assert_eq!(dump["servers"][1]["task_state"], "");
+        assert_eq!(dump["ports"][0]["status"], "BUILD");
     }
 
     #[test]

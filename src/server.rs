@@ -91,7 +91,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
     let options = AppOptions {
         control_plane: config.control_plane,
         port_activation_delay: config.port_activation_delay,
-        port_initial_status: config.port_initial_status.as_str(),
+        port_initial_status: config.port_initial_status.status(),
         seed: Arc::new(seed),
     };
     Ok(AppState::with(cloud, auth, policy).with_options(options))

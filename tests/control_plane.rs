@@ -280,12 +280,20 @@ async fn servers_are_created_changed_and_deleted() {
             .await
         }
     };
-    let reply = patch(json!({"vm_state": "stopped", "task_state": "powering-off"})).await;
+    let reply = patch(json!({"vm_state": "stopped", "task_state": "powering_off"})).await;
+    let known = porthole::domain::TaskState::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     reply.assert_fault(
         400,
         "badRequest",
-        "task_state 'powering-off' is not a task state (lower-case letters, digits and _)",
+        &format!("task_state 'powering_off' is not one of {known}"),
     );
+    // Nova's own spelling, with a hyphen.
+    let reply = patch(json!({"vm_state": "stopped", "task_state": "powering-off"})).await;
+    assert_eq!(reply.json()["task_state"], "powering-off");
     let reply =
         patch(json!({"vm_state": "suspended", "task_state": "suspending", "locked": true})).await;
     assert_eq!(reply.status, 200);
@@ -518,7 +526,7 @@ async fn fault_probability_and_delay() {
 async fn attached_ports_turn_active_after_the_delay() {
     let options = AppOptions {
         port_activation_delay: Duration::from_millis(100),
-        port_initial_status: "BUILD",
+        port_initial_status: porthole::domain::PortStatus::Build,
         ..AppOptions::default()
     };
     let app = TestApp::with_options(AuthMode::Noauth, options, IdSource::random()).await;
@@ -561,7 +569,7 @@ async fn attached_ports_turn_active_after_the_delay() {
 async fn a_stale_activation_does_not_cut_a_later_attachment_short() {
     let options = AppOptions {
         port_activation_delay: Duration::from_millis(300),
-        port_initial_status: "BUILD",
+        port_initial_status: porthole::domain::PortStatus::Build,
         ..AppOptions::default()
     };
     let app = TestApp::with_options(AuthMode::Noauth, options, IdSource::random()).await;

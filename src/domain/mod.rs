@@ -8,6 +8,7 @@ pub mod microversion;
 pub mod model;
 pub mod ops;
 pub mod policy;
+pub mod states;
 pub mod world;
 
 pub use caller::{Caller, Operation, Roles};

@@ -6,16 +6,17 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+pub use super::states::{PortStatus, TaskState, VmState};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Server {
     pub id: String,
     pub name: String,
     pub project_id: String,
     pub user_id: String,
-    /// Nova's `vm_state`: active, paused, stopped, suspended, building, error, ...
-    pub vm_state: String,
+    pub vm_state: VmState,
     /// `None` when no task is running.
-    pub task_state: Option<String>,
+    pub task_state: Option<TaskState>,
     pub locked: bool,
     /// Whether the server was ever launched (Nova's `launched_at` is set).
     pub launched: bool,
@@ -64,7 +65,7 @@ pub struct Port {
     pub device_id: String,
     pub device_owner: String,
     /// Neutron's `status`, Nova's `port_state`.
-    pub status: String,
+    pub status: PortStatus,
     /// `true`: given by the user, kept (unbound) on detach; `false`: created by
     /// the compute service, deleted on detach.
     pub preserve_on_delete: bool,

@@ -19,7 +19,7 @@ pub struct OpContext<'a> {
     pub host: &'a str,
     /// A newly bound port's status: `ACTIVE`, or `DOWN`/`BUILD` until a
     /// delayed activation (the control plane's port transitions).
-    pub attached_status: &'a str,
+    pub attached_status: PortStatus,
 }
 
 /// An attach request after schema validation.
@@ -123,11 +123,14 @@ fn check_lock_and_state(
         attr,
         state: state.to_owned(),
     };
-    if !matches!(server.vm_state.as_str(), "active" | "paused" | "stopped") {
-        return Err(invalid("vm_state", &server.vm_state));
+    if !matches!(
+        server.vm_state,
+        VmState::Active | VmState::Paused | VmState::Stopped
+    ) {
+        return Err(invalid("vm_state", server.vm_state.as_str()));
     }
-    if let Some(task) = &server.task_state {
-        return Err(invalid("task_state", task));
+    if let Some(task) = server.task_state {
+        return Err(invalid("task_state", task.as_str()));
     }
     if !server.launched {
         return Err(invalid("launched_at", "None"));
@@ -253,7 +256,7 @@ fn attach_on_host(
         let mut port = port.clone();
         port.device_id = server.id.clone();
         port.device_owner = DEVICE_OWNER.to_owned();
-        port.status = ctx.attached_status.to_owned();
+        port.status = ctx.attached_status;
         port.preserve_on_delete = true;
         port.tag = request.tag.clone();
         txn.put(Change::PutPort(port.clone()));
@@ -342,7 +345,7 @@ fn attach_on_host(
         fixed_ips: fixed_ip.into_iter().collect(),
         device_id: server.id.clone(),
         device_owner: DEVICE_OWNER.to_owned(),
-        status: ctx.attached_status.to_owned(),
+        status: ctx.attached_status,
         preserve_on_delete: false,
         tag: request.tag.clone(),
         seq: txn.next_seq(),
@@ -417,9 +420,9 @@ pub fn show_instance_action<'w>(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerPatch {
     pub name: Option<String>,
-    pub vm_state: Option<String>,
+    pub vm_state: Option<VmState>,
     /// `Some(None)`: no task.
-    pub task_state: Option<Option<String>>,
+    pub task_state: Option<Option<TaskState>>,
     pub locked: Option<bool>,
     pub launched: Option<bool>,
 }
@@ -469,14 +472,19 @@ pub fn delete_server(txn: &mut Txn, server_id: &str) -> bool {
 fn unbound(mut port: Port) -> Port {
     port.device_id.clear();
     port.device_owner.clear();
-    port.status = "DOWN".to_owned();
+    port.status = PortStatus::Down;
     port.tag = None;
     port
 }
 
 /// The end of a delayed port activation: a port still bound to `server_id`
 /// and still in `from_status` turns `ACTIVE`.
-pub fn activate_port(txn: &mut Txn, server_id: &str, port_id: &str, from_status: &str) -> bool {
+pub fn activate_port(
+    txn: &mut Txn,
+    server_id: &str,
+    port_id: &str,
+    from_status: PortStatus,
+) -> bool {
     let Some(port) = txn.world().port(port_id) else {
         return false;
     };
@@ -484,7 +492,7 @@ pub fn activate_port(txn: &mut Txn, server_id: &str, port_id: &str, from_status:
         return false;
     }
     let mut port = port.clone();
-    port.status = "ACTIVE".to_owned();
+    port.status = PortStatus::Active;
     txn.put(Change::PutPort(port));
     true
 }

@@ -30,6 +30,27 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
+/// States are stored as their text, the same as on the wire; a text no
+/// state has fails the load rather than turn into a guess.
+macro_rules! state_as_text {
+    ($($state:ty),*) => {$(
+        impl rusqlite::types::ToSql for $state {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+        impl rusqlite::types::FromSql for $state {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
+    )*};
+}
+state_as_text!(VmState, TaskState, PortStatus);
+
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
@@ -478,4 +499,87 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         world.apply(Change::PutToken(token?));
     }
     Ok(world)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(id: &str, vm_state: VmState, task_state: Option<TaskState>) -> Change {
+        Change::PutServer(Server {
+            id: id.into(),
+            name: String::new(),
+            project_id: "p".into(),
+            user_id: "u".into(),
+            vm_state,
+            task_state,
+            locked: false,
+            launched: true,
+        })
+    }
+
+    /// The columns hold the same text as before the states were typed, so
+    /// existing files load without a migration.
+    #[tokio::test]
+    async fn states_are_stored_as_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .submit(vec![
+                server("s1", VmState::SoftDeleted, Some(TaskState::PoweringOff)),
+                server("s2", VmState::Active, None),
+                Change::PutPort(Port {
+                    id: "port-a".into(),
+                    network_id: "n".into(),
+                    project_id: "p".into(),
+                    mac_address: "fa:16:3e:00:00:01".into(),
+                    fixed_ips: Vec::new(),
+                    device_id: String::new(),
+                    device_owner: String::new(),
+                    status: PortStatus::Build,
+                    preserve_on_delete: true,
+                    tag: None,
+                    seq: 0,
+                }),
+            ])
+            .await
+            .unwrap();
+        let raw = Connection::open(&path).unwrap();
+        let states: Vec<(String, Option<String>)> = raw
+            .prepare("SELECT vm_state, task_state FROM servers ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            states,
+            [
+                ("soft-delete".to_owned(), Some("powering-off".to_owned())),
+                ("active".to_owned(), None)
+            ]
+        );
+        let status: String = raw
+            .query_row("SELECT status FROM ports", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(status, "BUILD");
+        let loaded = store.load().await.unwrap();
+        assert_eq!(
+            loaded.server("s1").unwrap().task_state,
+            Some(TaskState::PoweringOff)
+        );
+
+        // A text no state has is refused at load, not guessed.
+        raw.execute(
+            "UPDATE servers SET task_state = 'warping' WHERE id = 's2'",
+            [],
+        )
+        .unwrap();
+        let error = store.load().await.unwrap_err().to_string();
+        assert!(
+            error.contains("task_state 'warping' is not one of"),
+            "{error}"
+        );
+    }
 }

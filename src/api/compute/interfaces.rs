@@ -60,7 +60,7 @@ impl<'a> InterfaceAttachment<'a> {
             net_id: &port.network_id,
             port_id: &port.id,
             mac_addr: &port.mac_address,
-            port_state: &port.status,
+            port_state: port.status.as_str(),
             fixed_ips: port
                 .fixed_ips
                 .iter()
@@ -280,7 +280,7 @@ pub async fn attach_interface(
 /// Neutron does once the port is wired (unless it was detached meanwhile).
 fn schedule_activation(app: &AppState, port: &model::Port, ticket: u64) {
     let app = app.clone();
-    let (server_id, port_id, from) = (port.device_id.clone(), port.id.clone(), port.status.clone());
+    let (server_id, port_id, from) = (port.device_id.clone(), port.id.clone(), port.status);
     // In the attaching request's span: its log lines carry that request id.
     let span = tracing::Span::current();
     tokio::spawn(tracing::Instrument::instrument(
@@ -290,7 +290,7 @@ fn schedule_activation(app: &AppState, port: &model::Port, ticket: u64) {
                 .cloud
                 .write(|txn| {
                     app.activations.take(&port_id, ticket)
-                        && ops::activate_port(txn, &server_id, &port_id, &from)
+                        && ops::activate_port(txn, &server_id, &port_id, from)
                 })
                 .await;
             if let Err(error) = activated {

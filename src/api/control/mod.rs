@@ -262,21 +262,16 @@ pub async fn update_server(
 ) -> Result<Response, Fault> {
     let request: ServerPatchRequest = parse(&body)?;
     let bad = Fault::ControlBadRequest;
-    if let Some(vm_state) = &request.vm_state {
-        check_vm_state(vm_state).map_err(bad)?;
-    }
+    let vm_state = request.vm_state.as_deref().map(check_vm_state);
+    let vm_state = vm_state.transpose().map_err(bad)?;
     let task_state = match request.task_state {
         None => None,
         Some(None) => Some(None),
-        Some(Some(task)) if task.is_empty() => Some(None),
-        Some(Some(task)) => {
-            check_task_state(&task).map_err(bad)?;
-            Some(Some(task))
-        }
+        Some(Some(task)) => Some(check_task_state(&task).map_err(bad)?),
     };
     let patch = ServerPatch {
         name: request.name,
-        vm_state: request.vm_state,
+        vm_state,
         task_state,
         locked: request.locked,
         launched: request.launched,
