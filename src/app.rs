@@ -11,7 +11,7 @@ use crate::api::control::faults::FaultRules;
 use crate::api::{endpoint, middleware};
 use crate::auth::{Authenticator, BuiltinKeystone};
 use crate::config::AuthMode;
-use crate::domain::{Policy, PortStatus};
+use crate::domain::{Policy, PortId, PortStatus};
 use crate::metrics::Metrics;
 use crate::service::Cloud;
 
@@ -45,20 +45,20 @@ impl Default for AppOptions {
 /// must not turn the new one `ACTIVE` early.
 #[derive(Debug, Default)]
 pub struct PendingActivations {
-    latest: std::sync::Mutex<(u64, std::collections::HashMap<String, u64>)>,
+    latest: std::sync::Mutex<(u64, std::collections::HashMap<PortId, u64>)>,
 }
 
 impl PendingActivations {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, std::collections::HashMap<String, u64>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, std::collections::HashMap<PortId, u64>)> {
         self.latest.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A ticket for `port_id`, superseding any earlier one.
-    pub fn schedule(&self, port_id: &str) -> u64 {
+    pub fn schedule(&self, port_id: &PortId) -> u64 {
         let mut guard = self.lock();
         let (counter, latest) = &mut *guard;
         *counter += 1;
-        latest.insert(port_id.to_owned(), *counter);
+        latest.insert(port_id.clone(), *counter);
         *counter
     }
 
@@ -68,7 +68,7 @@ impl PendingActivations {
     }
 
     /// Whether `ticket` is still the latest for `port_id` (then it is used up).
-    pub fn take(&self, port_id: &str, ticket: u64) -> bool {
+    pub fn take(&self, port_id: &PortId, ticket: u64) -> bool {
         let mut guard = self.lock();
         let current = guard.1.get(port_id) == Some(&ticket);
         if current {

@@ -194,7 +194,7 @@ pub fn network_stats(world: &World) -> Vec<NetworkStats> {
             (
                 n.id.as_str(),
                 NetworkStats {
-                    id: n.id.clone(),
+                    id: n.id.to_string(),
                     attachments: 0,
                     free_ips: 0,
                 },
@@ -202,7 +202,7 @@ pub fn network_stats(world: &World) -> Vec<NetworkStats> {
         })
         .collect();
     for port in world.ports() {
-        if world.server(&port.device_id).is_some() {
+        if world.server(port.device_id.as_str()).is_some() {
             if let Some(network) = stats.get_mut(port.network_id.as_str()) {
                 network.attachments += 1;
             }

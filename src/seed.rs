@@ -136,7 +136,7 @@ pub fn check_task_state(value: &str) -> Result<Option<TaskState>, String> {
 impl From<&Network> for SeedNetwork {
     fn from(n: &Network) -> Self {
         SeedNetwork {
-            id: Some(n.id.clone()),
+            id: Some(n.id.to_string()),
             name: n.name.clone(),
             project_id: n.project_id.clone(),
             shared: n.shared,
@@ -149,8 +149,8 @@ impl From<&Network> for SeedNetwork {
 impl From<&Subnet> for SeedSubnet {
     fn from(s: &Subnet) -> Self {
         SeedSubnet {
-            id: Some(s.id.clone()),
-            network_id: s.network_id.clone(),
+            id: Some(s.id.to_string()),
+            network_id: s.network_id.to_string(),
             cidr: s.cidr.to_string(),
             gateway_ip: Some(s.gateway_ip.map(|g| g.to_string())),
             allocation_pools: Some(
@@ -169,15 +169,15 @@ impl From<&Subnet> for SeedSubnet {
 impl From<&Port> for SeedPort {
     fn from(p: &Port) -> Self {
         SeedPort {
-            id: Some(p.id.clone()),
-            network_id: p.network_id.clone(),
+            id: Some(p.id.to_string()),
+            network_id: p.network_id.to_string(),
             project_id: p.project_id.clone(),
             mac_address: Some(p.mac_address.clone()),
             fixed_ips: Some(
                 p.fixed_ips
                     .iter()
                     .map(|ip| SeedFixedIp {
-                        subnet_id: Some(ip.subnet_id.clone()),
+                        subnet_id: Some(ip.subnet_id.to_string()),
                         ip_address: Some(ip.ip_address),
                     })
                     .collect(),
@@ -194,7 +194,7 @@ impl From<&Port> for SeedPort {
 impl From<&Server> for SeedServer {
     fn from(s: &Server) -> Self {
         SeedServer {
-            id: Some(s.id.clone()),
+            id: Some(s.id.to_string()),
             name: s.name.clone(),
             project_id: s.project_id.clone(),
             user_id: Some(s.user_id.clone()),
@@ -291,12 +291,12 @@ impl SeedDocument {
 struct Builder<'a> {
     ids: &'a IdSource,
     changes: Vec<Change>,
-    servers: HashSet<String>,
-    networks: HashSet<String>,
-    subnets: HashMap<String, Subnet>,
-    subnets_by_network: HashMap<String, Vec<String>>,
-    ports: HashSet<String>,
-    used_ips: HashMap<String, BTreeSet<IpAddr>>,
+    servers: HashSet<ServerId>,
+    networks: HashSet<NetworkId>,
+    subnets: HashMap<SubnetId, Subnet>,
+    subnets_by_network: HashMap<NetworkId, Vec<SubnetId>>,
+    ports: HashSet<PortId>,
+    used_ips: HashMap<SubnetId, BTreeSet<IpAddr>>,
     macs: HashSet<String>,
     next_seq: u64,
 }
@@ -320,27 +320,29 @@ fn fail<T>(
     })
 }
 
-fn check_id(
+/// A given id checked, or a new one; `taken` tells the ids already used.
+fn check_id<I: From<String>>(
     kind: &str,
     index: usize,
     id: &Option<String>,
-    seen: &HashSet<String>,
+    taken: impl Fn(&str) -> bool,
     ids: &IdSource,
-) -> Result<String, SeedError> {
+) -> Result<I, SeedError> {
     match id {
         Some(id) if id.is_empty() => fail(kind, index, Some(id), "id must not be empty"),
-        Some(id) if seen.contains(id) => fail(kind, index, Some(id), "duplicate id"),
+        Some(id) if taken(id) => fail(kind, index, Some(id), "duplicate id"),
         Some(id) if id.len() > 255 || id.chars().any(|c| c.is_control() || c == '/') => fail(
             kind,
             index,
             Some(id),
             "id must be at most 255 characters, without '/' or control characters",
         ),
-        Some(id) => Ok(id.clone()),
+        Some(id) => Ok(id.clone().into()),
         // A deterministic source may repeat an id an earlier run used.
         None => Ok(std::iter::repeat_with(|| ids.uuid())
-            .find(|id| !seen.contains(id))
-            .expect("an endless iterator")),
+            .find(|id| !taken(id))
+            .expect("an endless iterator")
+            .into()),
     }
 }
 
@@ -387,15 +389,26 @@ impl<'a> Builder<'a> {
     }
 
     fn server(&mut self, i: usize, s: SeedServer) -> Result<(), SeedError> {
-        let id = check_id("servers", i, &s.id, &self.servers, self.ids)?;
+        let id: ServerId = check_id(
+            "servers",
+            i,
+            &s.id,
+            |id| self.servers.contains(id),
+            self.ids,
+        )?;
         if s.project_id.is_empty() {
-            return fail("servers", i, Some(&id), "project_id must not be empty");
+            return fail(
+                "servers",
+                i,
+                Some(id.as_str()),
+                "project_id must not be empty",
+            );
         }
         let states =
             check_vm_state(&s.vm_state).and_then(|vm| Ok((vm, check_task_state(&s.task_state)?)));
         let (vm_state, task_state) = match states {
             Ok(states) => states,
-            Err(problem) => return fail("servers", i, Some(&id), problem),
+            Err(problem) => return fail("servers", i, Some(id.as_str()), problem),
         };
         self.servers.insert(id.clone());
         self.changes.push(Change::PutServer(Server {
@@ -412,9 +425,20 @@ impl<'a> Builder<'a> {
     }
 
     fn network(&mut self, i: usize, n: SeedNetwork) -> Result<(), SeedError> {
-        let id = check_id("networks", i, &n.id, &self.networks, self.ids)?;
+        let id: NetworkId = check_id(
+            "networks",
+            i,
+            &n.id,
+            |id| self.networks.contains(id),
+            self.ids,
+        )?;
         if n.project_id.is_empty() {
-            return fail("networks", i, Some(&id), "project_id must not be empty");
+            return fail(
+                "networks",
+                i,
+                Some(id.as_str()),
+                "project_id must not be empty",
+            );
         }
         self.networks.insert(id.clone());
         self.changes.push(Change::PutNetwork(Network {
@@ -429,10 +453,15 @@ impl<'a> Builder<'a> {
     }
 
     fn subnet(&mut self, i: usize, s: SeedSubnet) -> Result<(), SeedError> {
-        let known: HashSet<String> = self.subnets.keys().cloned().collect();
-        let id = check_id("subnets", i, &s.id, &known, self.ids)?;
-        let bad = |problem: String| fail("subnets", i, Some(&id), problem);
-        if !self.networks.contains(&s.network_id) {
+        let id: SubnetId = check_id(
+            "subnets",
+            i,
+            &s.id,
+            |id| self.subnets.contains_key(id),
+            self.ids,
+        )?;
+        let bad = |problem: String| fail("subnets", i, Some(id.as_str()), problem);
+        if !self.networks.contains(s.network_id.as_str()) {
             return bad(format!(
                 "network_id '{}' is not a seeded network",
                 s.network_id
@@ -455,7 +484,7 @@ impl<'a> Builder<'a> {
         };
         let overlaps = self
             .subnets_by_network
-            .get(&s.network_id)
+            .get(s.network_id.as_str())
             .into_iter()
             .flatten()
             .filter_map(|other| self.subnets.get(other))
@@ -508,7 +537,7 @@ impl<'a> Builder<'a> {
         };
         let subnet = Subnet {
             id: id.clone(),
-            network_id: s.network_id,
+            network_id: s.network_id.into(),
             cidr,
             gateway_ip: gateway,
             allocation_pools,
@@ -523,9 +552,9 @@ impl<'a> Builder<'a> {
     }
 
     fn port(&mut self, i: usize, p: SeedPort) -> Result<(), SeedError> {
-        let id = check_id("ports", i, &p.id, &self.ports, self.ids)?;
-        let bad = |problem: String| fail::<()>("ports", i, Some(&id), problem);
-        if !self.networks.contains(&p.network_id) {
+        let id: PortId = check_id("ports", i, &p.id, |id| self.ports.contains(id), self.ids)?;
+        let bad = |problem: String| fail::<()>("ports", i, Some(id.as_str()), problem);
+        if !self.networks.contains(p.network_id.as_str()) {
             return bad(format!(
                 "network_id '{}' is not a seeded network",
                 p.network_id
@@ -551,7 +580,7 @@ impl<'a> Builder<'a> {
         };
         let network_subnets: Vec<Subnet> = self
             .subnets_by_network
-            .get(&p.network_id)
+            .get(p.network_id.as_str())
             .into_iter()
             .flatten()
             .filter_map(|s| self.subnets.get(s).cloned())
@@ -569,7 +598,7 @@ impl<'a> Builder<'a> {
         let mut fixed_ips = Vec::new();
         for (k, want) in requested.into_iter().enumerate() {
             let subnet = match (&want.subnet_id, want.ip_address) {
-                (Some(sid), _) => match network_subnets.iter().find(|s| &s.id == sid) {
+                (Some(sid), _) => match network_subnets.iter().find(|s| s.id == sid.as_str()) {
                     Some(s) => s,
                     None => {
                         return bad(format!(
@@ -628,7 +657,8 @@ impl<'a> Builder<'a> {
                 ip_address: ip,
             });
         }
-        let bound_to_server = !p.device_id.is_empty() && self.servers.contains(&p.device_id);
+        let bound_to_server =
+            !p.device_id.is_empty() && self.servers.contains(p.device_id.as_str());
         let device_owner = p.device_owner.unwrap_or_else(|| {
             if bound_to_server {
                 DEVICE_OWNER.to_owned()
@@ -650,7 +680,7 @@ impl<'a> Builder<'a> {
         self.next_seq += 1;
         self.changes.push(Change::PutPort(Port {
             id,
-            network_id: p.network_id,
+            network_id: p.network_id.into(),
             project_id: p.project_id,
             mac_address,
             fixed_ips,

@@ -1,4 +1,93 @@
-//! Identifier rules shared by every layer.
+//! Identifier rules shared by every layer, and the id types of the model.
+
+use std::borrow::Borrow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An id type: a `String` that only its own kind of id can be mistaken for.
+/// `Borrow<str>` keeps map lookups by `&str` working; serde sees the string.
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A server's (Nova instance's) UUID.
+    ServerId
+);
+id_type!(
+    /// A Neutron port's UUID.
+    PortId
+);
+id_type!(
+    /// A Neutron network's UUID.
+    NetworkId
+);
+id_type!(
+    /// A Neutron subnet's UUID.
+    SubnetId
+);
 
 /// oslo.utils `is_uuid_like`: after dropping `urn:`/`uuid:` prefixes, the
 /// surrounding braces and every hyphen, exactly 32 hex digits remain.
@@ -212,6 +301,23 @@ pub fn is_route_project_id(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_types_are_their_text() {
+        let id = ServerId::from("3cb9bc59-5699-4588-a4b1-b87f96708bc6");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"3cb9bc59-5699-4588-a4b1-b87f96708bc6\""
+        );
+        assert_eq!(
+            serde_json::from_str::<ServerId>("\"3cb9bc59-5699-4588-a4b1-b87f96708bc6\"").unwrap(),
+            id
+        );
+        assert_eq!(id.to_string(), id.as_str());
+        // Maps keyed by an id type are looked up by `&str`.
+        let map: std::collections::HashMap<PortId, u8> = [(PortId::from("p"), 1)].into();
+        assert_eq!(map.get("p"), Some(&1));
+    }
 
     #[test]
     fn seeded_ids_repeat() {

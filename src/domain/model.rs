@@ -6,11 +6,12 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+pub use super::ids::{NetworkId, PortId, ServerId, SubnetId};
 pub use super::states::{PortStatus, TaskState, VmState};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Server {
-    pub id: String,
+    pub id: ServerId,
     pub name: String,
     pub project_id: String,
     pub user_id: String,
@@ -24,7 +25,7 @@ pub struct Server {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
-    pub id: String,
+    pub id: NetworkId,
     pub name: String,
     pub project_id: String,
     pub shared: bool,
@@ -41,8 +42,8 @@ pub struct IpRange {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subnet {
-    pub id: String,
-    pub network_id: String,
+    pub id: SubnetId,
+    pub network_id: NetworkId,
     pub cidr: IpNet,
     pub gateway_ip: Option<IpAddr>,
     pub allocation_pools: Vec<IpRange>,
@@ -50,18 +51,19 @@ pub struct Subnet {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixedIp {
-    pub subnet_id: String,
+    pub subnet_id: SubnetId,
     pub ip_address: IpAddr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Port {
-    pub id: String,
-    pub network_id: String,
+    pub id: PortId,
+    pub network_id: NetworkId,
     pub project_id: String,
     pub mac_address: String,
     pub fixed_ips: Vec<FixedIp>,
-    /// The server (or other device) the port is bound to; `""` when free.
+    /// The server (or other device: any text) the port is bound to; `""`
+    /// when free.
     pub device_id: String,
     pub device_owner: String,
     /// Neutron's `status`, Nova's `port_state`.
@@ -100,7 +102,7 @@ pub struct ActionEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceAction {
-    pub server_id: String,
+    pub server_id: ServerId,
     /// `attach_interface` or `detach_interface`.
     pub action: String,
     pub request_id: String,

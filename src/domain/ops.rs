@@ -25,8 +25,8 @@ pub struct OpContext<'a> {
 /// An attach request after schema validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttachRequest {
-    pub net_id: Option<String>,
-    pub port_id: Option<String>,
+    pub net_id: Option<NetworkId>,
+    pub port_id: Option<PortId>,
     pub fixed_ip: Option<IpAddr>,
     pub tag: Option<String>,
 }
@@ -42,10 +42,10 @@ pub const DEVICE_OWNER: &str = "compute:nova";
 pub fn find_server<'w>(
     world: &'w World,
     caller: &Caller,
-    server_id: &str,
+    server_id: &ServerId,
 ) -> Result<&'w Server, Fault> {
-    let not_found = || Fault::InstanceNotFound(server_id.to_owned());
-    if !is_uuid_like(server_id) {
+    let not_found = || Fault::InstanceNotFound(server_id.to_string());
+    if !is_uuid_like(server_id.as_str()) {
         return Err(not_found());
     }
     let server = world.server(server_id).ok_or_else(not_found)?;
@@ -67,20 +67,20 @@ pub fn authorize(caller: &Caller, operation: Operation, server: &Server) -> Resu
 pub fn list_interfaces<'w, 'c>(
     world: &'w World,
     caller: &'c Caller,
-    server_id: &str,
+    server_id: &ServerId,
 ) -> Result<impl Iterator<Item = &'w Port> + use<'w, 'c>, Fault> {
     let server = find_server(world, caller, server_id)?;
     authorize(caller, Operation::ListInterfaces, server)?;
     Ok(world
-        .ports_of_device(&server.id)
+        .ports_of_device(server.id.as_str())
         .filter(move |p| caller.sees_project(&p.project_id)))
 }
 
 pub fn show_interface<'w>(
     world: &'w World,
     caller: &Caller,
-    server_id: &str,
-    port_id: &str,
+    server_id: &ServerId,
+    port_id: &PortId,
 ) -> Result<&'w Port, Fault> {
     let server = find_server(world, caller, server_id)?;
     authorize(caller, Operation::ShowInterface, server)?;
@@ -91,17 +91,17 @@ pub fn show_interface<'w>(
 pub fn find_port_of<'w>(
     world: &'w World,
     caller: &Caller,
-    server_id: &str,
-    port_id: &str,
+    server_id: &ServerId,
+    port_id: &PortId,
 ) -> Result<&'w Port, Fault> {
     let port = world
         .port(port_id)
         .filter(|p| caller.sees_project(&p.project_id))
-        .ok_or_else(|| Fault::PortNotFound(port_id.to_owned()))?;
-    if port.device_id != server_id {
+        .ok_or_else(|| Fault::PortNotFound(port_id.to_string()))?;
+    if port.device_id != server_id.as_str() {
         return Err(Fault::InterfaceNotAttached {
-            server_id: server_id.to_owned(),
-            port_id: port_id.to_owned(),
+            server_id: server_id.to_string(),
+            port_id: port_id.to_string(),
         });
     }
     Ok(port)
@@ -112,14 +112,14 @@ fn check_lock_and_state(
     caller: &Caller,
     server: &Server,
     action: &'static str,
-    server_id: &str,
+    server_id: &ServerId,
 ) -> Result<(), Fault> {
     if server.locked && !caller.is_admin() {
-        return Err(Fault::InstanceLocked(server.id.clone()));
+        return Err(Fault::InstanceLocked(server.id.to_string()));
     }
     let invalid = |attr, state: &str| Fault::InstanceInvalidState {
         action,
-        server_id: server_id.to_owned(),
+        server_id: server_id.to_string(),
         attr,
         state: state.to_owned(),
     };
@@ -198,7 +198,7 @@ pub struct Attached {
 pub fn attach_interface(
     txn: &mut Txn,
     ctx: &OpContext,
-    server_id: &str,
+    server_id: &ServerId,
     request: &AttachRequest,
 ) -> Result<Attached, Fault> {
     let server = find_server(txn.world(), ctx.caller, server_id)?.clone();
@@ -215,7 +215,7 @@ pub fn attach_interface(
     if let Some(port_id) = &request.port_id {
         if txn.world().port(port_id).is_none() {
             txn.put(Change::PutAction(action));
-            return Err(Fault::PortNotFound(port_id.clone()));
+            return Err(Fault::PortNotFound(port_id.to_string()));
         }
     }
     let result = attach_on_host(txn, ctx, &server, request);
@@ -243,18 +243,18 @@ fn attach_on_host(
         let port = world
             .port(port_id)
             .filter(|p| caller.sees_project(&p.project_id))
-            .ok_or_else(|| Fault::PortNotFound(port_id.clone()))?;
+            .ok_or_else(|| Fault::PortNotFound(port_id.to_string()))?;
         if port.project_id != server.project_id {
             return Err(Fault::PortNotUsable {
-                port_id: port_id.clone(),
-                server_id: server.id.clone(),
+                port_id: port_id.to_string(),
+                server_id: server.id.to_string(),
             });
         }
         if !port.device_id.is_empty() {
-            return Err(Fault::PortInUse(port_id.clone()));
+            return Err(Fault::PortInUse(port_id.to_string()));
         }
         let mut port = port.clone();
-        port.device_id = server.id.clone();
+        port.device_id = server.id.to_string();
         port.device_owner = DEVICE_OWNER.to_owned();
         port.status = ctx.attached_status;
         port.preserve_on_delete = true;
@@ -267,7 +267,7 @@ fn attach_on_host(
         Some(net_id) => world
             .network(net_id)
             .filter(|n| n.shared || n.external || caller.sees_project(&n.project_id))
-            .ok_or_else(|| Fault::NetworkNotFound(net_id.clone()))?,
+            .ok_or_else(|| Fault::NetworkNotFound(net_id.to_string()))?,
         None => {
             let mut candidates = world
                 .networks()
@@ -288,7 +288,9 @@ fn attach_on_host(
             caller.project_or(&server.project_id),
         )
     {
-        return Err(Fault::ExternalNetworkAttachForbidden(network.id.clone()));
+        return Err(Fault::ExternalNetworkAttachForbidden(
+            network.id.to_string(),
+        ));
     }
     let subnets: Vec<&Subnet> = world.subnets_of(&network.id).collect();
     if network.port_security_enabled && subnets.is_empty() {
@@ -301,7 +303,7 @@ fn attach_on_host(
                 .find(|s| ipam::is_valid_for_subnet(s, ip))
                 .ok_or_else(|| Fault::InvalidFixedIp {
                     ip: ip.to_string(),
-                    network_id: network.id.clone(),
+                    network_id: network.id.to_string(),
                 })?;
             if world.ip_in_use(&subnet.id, ip) || subnet.gateway_ip == Some(ip) {
                 return Err(Fault::FixedIpInUse(ip.to_string()));
@@ -320,7 +322,7 @@ fn attach_on_host(
                     ip_address: ip,
                 })
             });
-            Some(free.ok_or_else(|| Fault::NoMoreFixedIps(network.id.clone()))?)
+            Some(free.ok_or_else(|| Fault::NoMoreFixedIps(network.id.to_string()))?)
         }
     };
     let mac_address = loop {
@@ -331,7 +333,7 @@ fn attach_on_host(
     };
     // A deterministic source may repeat an id an earlier run used.
     let id = loop {
-        let id = txn.ids().uuid();
+        let id = PortId::from(txn.ids().uuid());
         if world.port(&id).is_none() {
             break id;
         }
@@ -343,7 +345,7 @@ fn attach_on_host(
         project_id: server.project_id.clone(),
         mac_address,
         fixed_ips: fixed_ip.into_iter().collect(),
-        device_id: server.id.clone(),
+        device_id: server.id.to_string(),
         device_owner: DEVICE_OWNER.to_owned(),
         status: ctx.attached_status,
         preserve_on_delete: false,
@@ -359,8 +361,8 @@ fn attach_on_host(
 pub fn detach_interface(
     txn: &mut Txn,
     ctx: &OpContext,
-    server_id: &str,
-    port_id: &str,
+    server_id: &ServerId,
+    port_id: &PortId,
 ) -> Result<(), Fault> {
     let server = find_server(txn.world(), ctx.caller, server_id)?.clone();
     authorize(ctx.caller, Operation::DetachInterface, &server)?;
@@ -369,7 +371,7 @@ pub fn detach_interface(
     let attached = txn
         .world()
         .port(port_id)
-        .filter(|p| p.device_id == server.id)
+        .filter(|p| p.device_id == server.id.as_str())
         .cloned();
     let outcome = match attached {
         Some(port) if port.preserve_on_delete => {
@@ -381,7 +383,7 @@ pub fn detach_interface(
             Ok(())
         }
         None => Err((
-            Fault::PortNotFound(port_id.to_owned()),
+            Fault::PortNotFound(port_id.to_string()),
             format!("Port {port_id} is not attached"),
         )),
     };
@@ -394,7 +396,7 @@ pub fn detach_interface(
 pub fn list_instance_actions<'w>(
     world: &'w World,
     caller: &Caller,
-    server_id: &str,
+    server_id: &ServerId,
 ) -> Result<Vec<&'w InstanceAction>, Fault> {
     let server = find_server(world, caller, server_id)?;
     authorize(caller, Operation::ListInstanceActions, server)?;
@@ -404,7 +406,7 @@ pub fn list_instance_actions<'w>(
 pub fn show_instance_action<'w>(
     world: &'w World,
     caller: &Caller,
-    server_id: &str,
+    server_id: &ServerId,
     request_id: &str,
 ) -> Result<&'w InstanceAction, Fault> {
     let server = find_server(world, caller, server_id)?;
@@ -428,7 +430,7 @@ pub struct ServerPatch {
 }
 
 /// Apply `patch` to a server; `None` when there is no such server.
-pub fn patch_server(txn: &mut Txn, server_id: &str, patch: ServerPatch) -> Option<Server> {
+pub fn patch_server(txn: &mut Txn, server_id: &ServerId, patch: ServerPatch) -> Option<Server> {
     let mut server = txn.world().server(server_id)?.clone();
     if let Some(name) = patch.name {
         server.name = name;
@@ -452,11 +454,15 @@ pub fn patch_server(txn: &mut Txn, server_id: &str, patch: ServerPatch) -> Optio
 /// Delete a server: its ports are detached as a detach would (ports given
 /// by the user kept and unbound, the compute service's own deleted), and its
 /// instance actions go with it. Whether it existed.
-pub fn delete_server(txn: &mut Txn, server_id: &str) -> bool {
+pub fn delete_server(txn: &mut Txn, server_id: &ServerId) -> bool {
     if txn.world().server(server_id).is_none() {
         return false;
     }
-    let ports: Vec<Port> = txn.world().ports_of_device(server_id).cloned().collect();
+    let ports: Vec<Port> = txn
+        .world()
+        .ports_of_device(server_id.as_str())
+        .cloned()
+        .collect();
     for port in ports {
         if port.preserve_on_delete {
             txn.put(Change::PutPort(unbound(port)));
@@ -464,7 +470,7 @@ pub fn delete_server(txn: &mut Txn, server_id: &str) -> bool {
             txn.put(Change::DeletePort(port.id));
         }
     }
-    txn.put(Change::DeleteServer(server_id.to_owned()));
+    txn.put(Change::DeleteServer(server_id.clone()));
     true
 }
 
@@ -481,14 +487,14 @@ fn unbound(mut port: Port) -> Port {
 /// and still in `from_status` turns `ACTIVE`.
 pub fn activate_port(
     txn: &mut Txn,
-    server_id: &str,
-    port_id: &str,
+    server_id: &ServerId,
+    port_id: &PortId,
     from_status: PortStatus,
 ) -> bool {
     let Some(port) = txn.world().port(port_id) else {
         return false;
     };
-    if port.device_id != server_id || port.status != from_status {
+    if port.device_id != server_id.as_str() || port.status != from_status {
         return false;
     }
     let mut port = port.clone();

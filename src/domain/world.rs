@@ -2,7 +2,9 @@
 //! Every mutation goes through [`Txn`], which records the [`Change`]s a
 //! store must make durable.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use super::directory::Token;
@@ -16,33 +18,33 @@ pub enum Change {
     PutNetwork(Network),
     PutSubnet(Subnet),
     PutPort(Port),
-    DeletePort(String),
+    DeletePort(PortId),
     PutAction(InstanceAction),
     /// An issued Keystone token (builtin identity).
     PutToken(Token),
     /// A revoked token.
     DeleteToken(String),
     /// A server gone, with its instance actions (its ports are changed first).
-    DeleteServer(String),
+    DeleteServer(ServerId),
     /// Everything but tokens dropped (the control plane's reset).
     Reset,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct World {
-    servers: HashMap<String, Server>,
-    networks: BTreeMap<String, Network>,
-    subnets: BTreeMap<String, Subnet>,
+    servers: HashMap<ServerId, Server>,
+    networks: BTreeMap<NetworkId, Network>,
+    subnets: BTreeMap<SubnetId, Subnet>,
     /// network id → its subnet ids, in creation order.
-    subnets_by_network: HashMap<String, Vec<String>>,
-    ports: HashMap<String, Port>,
+    subnets_by_network: HashMap<NetworkId, Vec<SubnetId>>,
+    ports: HashMap<PortId, Port>,
     /// device id → port ids bound to it, ordered by port `seq`.
-    ports_by_device: HashMap<String, Vec<String>>,
+    ports_by_device: HashMap<String, Vec<PortId>>,
     /// subnet id → addresses in use.
-    used_ips: HashMap<String, BTreeSet<IpAddr>>,
+    used_ips: HashMap<SubnetId, BTreeSet<IpAddr>>,
     macs: HashSet<String>,
     /// server id → its actions, oldest first, with a request-id index.
-    actions: HashMap<String, ServerActions>,
+    actions: HashMap<ServerId, ServerActions>,
     next_seq: u64,
     /// Issued tokens by id (builtin identity).
     tokens: HashMap<String, std::sync::Arc<Token>>,
@@ -58,32 +60,54 @@ impl World {
         self.servers.is_empty() && self.networks.is_empty() && self.ports.is_empty()
     }
 
-    pub fn server(&self, id: &str) -> Option<&Server> {
+    // Lookups take the typed id or a plain `&str` (a URL's, a test's),
+    // never another kind of id.
+    pub fn server<Q>(&self, id: &Q) -> Option<&Server>
+    where
+        ServerId: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.servers.get(id)
     }
     pub fn servers(&self) -> impl Iterator<Item = &Server> {
         self.servers.values()
     }
-    pub fn network(&self, id: &str) -> Option<&Network> {
+    pub fn network<Q>(&self, id: &Q) -> Option<&Network>
+    where
+        NetworkId: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         self.networks.get(id)
     }
     pub fn networks(&self) -> impl Iterator<Item = &Network> {
         self.networks.values()
     }
-    pub fn subnet(&self, id: &str) -> Option<&Subnet> {
+    pub fn subnet<Q>(&self, id: &Q) -> Option<&Subnet>
+    where
+        SubnetId: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         self.subnets.get(id)
     }
     pub fn subnets(&self) -> impl Iterator<Item = &Subnet> {
         self.subnets.values()
     }
-    pub fn subnets_of<'a>(&'a self, network_id: &str) -> impl Iterator<Item = &'a Subnet> + 'a {
+    pub fn subnets_of<'a, Q>(&'a self, network_id: &Q) -> impl Iterator<Item = &'a Subnet> + 'a
+    where
+        NetworkId: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.subnets_by_network
             .get(network_id)
             .into_iter()
             .flatten()
             .filter_map(|id| self.subnets.get(id))
     }
-    pub fn port(&self, id: &str) -> Option<&Port> {
+    pub fn port<Q>(&self, id: &Q) -> Option<&Port>
+    where
+        PortId: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.ports.get(id)
     }
     pub fn ports(&self) -> impl Iterator<Item = &Port> {
@@ -97,24 +121,32 @@ impl World {
             .flatten()
             .filter_map(|id| self.ports.get(id))
     }
-    pub fn ip_in_use(&self, subnet_id: &str, ip: IpAddr) -> bool {
+    pub fn ip_in_use(&self, subnet_id: &SubnetId, ip: IpAddr) -> bool {
         self.used_ips
             .get(subnet_id)
             .is_some_and(|s| s.contains(&ip))
     }
-    pub fn used_ips(&self, subnet_id: &str) -> Option<&BTreeSet<IpAddr>> {
+    pub fn used_ips(&self, subnet_id: &SubnetId) -> Option<&BTreeSet<IpAddr>> {
         self.used_ips.get(subnet_id)
     }
     pub fn mac_in_use(&self, mac: &str) -> bool {
         self.macs.contains(mac)
     }
-    pub fn actions_of(&self, server_id: &str) -> &[InstanceAction] {
+    pub fn actions_of<Q>(&self, server_id: &Q) -> &[InstanceAction]
+    where
+        ServerId: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.actions
             .get(server_id)
             .map(|a| a.list.as_slice())
             .unwrap_or_default()
     }
-    pub fn action(&self, server_id: &str, request_id: &str) -> Option<&InstanceAction> {
+    pub fn action<Q>(&self, server_id: &Q, request_id: &str) -> Option<&InstanceAction>
+    where
+        ServerId: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let actions = self.actions.get(server_id)?;
         actions
             .by_request
@@ -208,7 +240,7 @@ impl World {
         self.macs.insert(port.mac_address.clone());
     }
 
-    fn unindex_port(&mut self, id: &str) {
+    fn unindex_port(&mut self, id: &PortId) {
         let Some(old) = self.ports.get(id) else {
             return;
         };

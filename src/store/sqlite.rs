@@ -51,6 +51,23 @@ macro_rules! state_as_text {
 }
 state_as_text!(VmState, TaskState, PortStatus);
 
+/// Ids are stored as their text.
+macro_rules! id_as_text {
+    ($($id:ty),*) => {$(
+        impl rusqlite::types::ToSql for $id {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+        impl rusqlite::types::FromSql for $id {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                String::column_result(value).map(<$id>::from)
+            }
+        }
+    )*};
+}
+id_as_text!(ServerId, PortId, NetworkId, SubnetId);
+
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
@@ -426,9 +443,9 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
          FROM ports ORDER BY seq",
     )?;
     for port in ports.query_map([], |r| {
-        let id: String = r.get(0)?;
+        let id: PortId = r.get(0)?;
         Ok(Port {
-            fixed_ips: ips_by_port.remove(&id).unwrap_or_default(),
+            fixed_ips: ips_by_port.remove(id.as_str()).unwrap_or_default(),
             id,
             network_id: r.get(1)?,
             project_id: r.get(2)?,
@@ -448,7 +465,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
          FROM instance_actions ORDER BY seq",
     )?;
     for action in actions.query_map([], |r| {
-        let server_id: String = r.get(0)?;
+        let server_id: ServerId = r.get(0)?;
         let request_id: String = r.get(1)?;
         Ok(InstanceAction {
             events: serde_json::from_str(&r.get::<_, String>(9)?).map_err(|e| {

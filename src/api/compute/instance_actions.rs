@@ -14,7 +14,7 @@ use crate::api::fault::NovaFault;
 use crate::api::response::{base_url, format_time, json_response, Link};
 use crate::app::AppState;
 use crate::domain::ops;
-use crate::domain::{ApiVersion, Operation, Timestamp};
+use crate::domain::{ApiVersion, Operation, ServerId, Timestamp};
 use crate::error::Fault;
 
 // --- wire types
@@ -121,7 +121,8 @@ pub struct ActionPath {
     /// and the token's project (else 400).
     pub project_id: Option<String>,
     /// The server's UUID.
-    pub server_id: String,
+    #[param(value_type = String)]
+    pub server_id: ServerId,
     /// The action's request id (`req-<uuid>`).
     pub request_id: String,
 }
@@ -140,7 +141,7 @@ fn action_summary(
 ) -> InstanceAction<'_> {
     InstanceAction {
         action: &action.action,
-        instance_uuid: &action.server_id,
+        instance_uuid: action.server_id.as_str(),
         request_id: &action.request_id,
         user_id: &action.user_id,
         project_id: &action.project_id,

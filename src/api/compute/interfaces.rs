@@ -17,7 +17,7 @@ use crate::api::fault::NovaFault;
 use crate::api::response::{json_response, raw_json_response};
 use crate::app::AppState;
 use crate::domain::ops::{self, OpContext};
-use crate::domain::{model, ApiVersion, Operation, Port};
+use crate::domain::{model, ApiVersion, Operation, Port, ServerId};
 use crate::error::Fault;
 
 // --- wire types, spelled as Nova spells them
@@ -57,8 +57,8 @@ pub struct InterfaceAttachment<'a> {
 impl<'a> InterfaceAttachment<'a> {
     pub fn new(port: &'a Port, version: ApiVersion) -> Self {
         InterfaceAttachment {
-            net_id: &port.network_id,
-            port_id: &port.id,
+            net_id: port.network_id.as_str(),
+            port_id: port.id.as_str(),
             mac_addr: &port.mac_address,
             port_state: port.status.as_str(),
             fixed_ips: port
@@ -66,7 +66,7 @@ impl<'a> InterfaceAttachment<'a> {
                 .iter()
                 .map(|ip| FixedIp {
                     ip_address: ip.ip_address,
-                    subnet_id: &ip.subnet_id,
+                    subnet_id: ip.subnet_id.as_str(),
                 })
                 .collect(),
             tag: (version >= ApiVersion::TAG_IN_RESPONSE).then_some(port.tag.as_deref()),
@@ -280,7 +280,11 @@ pub async fn attach_interface(
 /// Neutron does once the port is wired (unless it was detached meanwhile).
 fn schedule_activation(app: &AppState, port: &model::Port, ticket: u64) {
     let app = app.clone();
-    let (server_id, port_id, from) = (port.device_id.clone(), port.id.clone(), port.status);
+    let (server_id, port_id, from) = (
+        ServerId::from(port.device_id.clone()),
+        port.id.clone(),
+        port.status,
+    );
     // In the attaching request's span: its log lines carry that request id.
     let span = tracing::Span::current();
     tokio::spawn(tracing::Instrument::instrument(
@@ -294,7 +298,7 @@ fn schedule_activation(app: &AppState, port: &model::Port, ticket: u64) {
                 })
                 .await;
             if let Err(error) = activated {
-                tracing::error!(%error, port_id, "could not activate a port");
+                tracing::error!(%error, %port_id, "could not activate a port");
             }
         },
         span,

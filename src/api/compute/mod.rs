@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::extract::ApiContext;
-use crate::domain::ApiVersion;
+use crate::domain::{ApiVersion, PortId, ServerId};
 use crate::error::Fault;
 
 pub mod instance_actions;
@@ -20,7 +20,8 @@ pub struct ServerPath {
     /// and the token's project (else 400).
     pub project_id: Option<String>,
     /// The server's UUID.
-    pub server_id: String,
+    #[param(value_type = String)]
+    pub server_id: ServerId,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -30,9 +31,11 @@ pub struct PortPath {
     /// and the token's project (else 400).
     pub project_id: Option<String>,
     /// The server's UUID.
-    pub server_id: String,
+    #[param(value_type = String)]
+    pub server_id: ServerId,
     /// The port's UUID.
-    pub port_id: String,
+    #[param(value_type = String)]
+    pub port_id: PortId,
 }
 
 /// The query-string rules of list and show: UTF-8, and none at all from 2.102.

@@ -244,8 +244,8 @@ pub fn attach_request(body: &Value, version: ApiVersion) -> Result<AttachRequest
         .and_then(Value::as_str)
         .and_then(|s| s.parse().ok());
     Ok(AttachRequest {
-        net_id: text("net_id"),
-        port_id: text("port_id"),
+        net_id: text("net_id").map(Into::into),
+        port_id: text("port_id").map(Into::into),
         fixed_ip,
         tag: text("tag"),
     })

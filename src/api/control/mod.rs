@@ -14,7 +14,7 @@ use super::middleware::authenticate;
 use super::response::{json_response, raw_json_response, to_json};
 use crate::app::AppState;
 use crate::domain::ops::{self, ServerPatch};
-use crate::domain::{Caller, Change, World};
+use crate::domain::{Caller, Change, ServerId, World};
 use crate::error::Fault;
 use crate::seed::{check_task_state, check_vm_state, SeedDocument, SeedServer};
 use faults::{FaultRule, FaultRuleRequest};
@@ -238,7 +238,7 @@ pub struct ServerPatchRequest {
     pub launched: Option<bool>,
 }
 
-fn server_not_found(server_id: &str) -> Fault {
+fn server_not_found(server_id: &ServerId) -> Fault {
     Fault::ControlNotFound(format!("Server {server_id} could not be found."))
 }
 
@@ -257,7 +257,7 @@ fn server_not_found(server_id: &str) -> Fault {
 )]
 pub async fn update_server(
     State(app): State<AppState>,
-    Path(server_id): Path<String>,
+    Path(server_id): Path<ServerId>,
     body: Bytes,
 ) -> Result<Response, Fault> {
     let request: ServerPatchRequest = parse(&body)?;
@@ -297,7 +297,7 @@ pub async fn update_server(
 )]
 pub async fn delete_server(
     State(app): State<AppState>,
-    Path(server_id): Path<String>,
+    Path(server_id): Path<ServerId>,
 ) -> Result<StatusCode, Fault> {
     let deleted = app
         .cloud
