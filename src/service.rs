@@ -122,12 +122,94 @@ impl Cloud {
             return;
         }
         match self.store.recover().await {
-            Ok(world) => {
+            Ok(Some(world)) => {
                 guard.world = world;
                 guard.generation += 1;
                 tracing::warn!("state reloaded from the store after a failed commit");
             }
+            Ok(None) => {
+                // The store keeps no copy: memory is the state, and stays.
+                guard.generation += 1;
+                tracing::warn!("the store holds no state to reload; memory kept as it is");
+            }
             Err(error) => tracing::error!(%error, "could not reload state after a failed commit"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::domain::{Server, VmState};
+    use crate::store::StoreFuture;
+
+    /// Counts batches; fails them while `failing`; keeps no copy.
+    #[derive(Default)]
+    struct Counting {
+        batches: AtomicUsize,
+        failing: AtomicBool,
+    }
+
+    impl Store for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn load(&self) -> StoreFuture<World> {
+            Box::pin(async { Ok(World::default()) })
+        }
+        fn submit(&self, _changes: Vec<Change>) -> StoreFuture<()> {
+            self.batches.fetch_add(1, Ordering::SeqCst);
+            let failing = self.failing.load(Ordering::SeqCst);
+            Box::pin(async move {
+                if failing {
+                    Err(StoreError::Io("disk full".into()))
+                } else {
+                    Ok(())
+                }
+            })
+        }
+        fn recover(&self) -> StoreFuture<Option<World>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn ping(&self) -> StoreFuture<()> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn server(id: &str) -> Server {
+        Server {
+            id: id.into(),
+            name: String::new(),
+            project_id: "p".into(),
+            user_id: "u".into(),
+            vm_state: VmState::Active,
+            task_state: None,
+            locked: false,
+            launched: true,
+        }
+    }
+
+    async fn cloud() -> (Cloud, Arc<Counting>) {
+        let store = Arc::new(Counting::default());
+        let cloud = Cloud::open(store.clone()).await.unwrap();
+        cloud
+            .write(|txn| txn.put(Change::PutServer(server("s1"))))
+            .await
+            .unwrap();
+        (cloud, store)
+    }
+
+    /// A store with no copy to reload from cannot wipe the world on recovery.
+    #[tokio::test]
+    async fn a_failed_commit_to_a_store_without_a_copy_keeps_memory() {
+        let (cloud, store) = cloud().await;
+        store.failing.store(true, Ordering::SeqCst);
+        let failed = cloud
+            .write(|txn| txn.put(Change::PutServer(server("s2"))))
+            .await;
+        assert!(matches!(failed, Err(StoreError::Io(_))));
+        assert!(cloud.read(|world| world.server("s1").is_some()).await);
     }
 }

@@ -27,7 +27,7 @@ impl Store for Down {
     fn submit(&self, _changes: Vec<Change>) -> StoreFuture<()> {
         Box::pin(async { Err(StoreError::Closed) })
     }
-    fn recover(&self) -> StoreFuture<World> {
+    fn recover(&self) -> StoreFuture<Option<World>> {
         Box::pin(async { Err(StoreError::Closed) })
     }
     fn ping(&self) -> StoreFuture<()> {

@@ -18,9 +18,9 @@ impl Store for MemoryStore {
     fn submit(&self, _changes: Vec<Change>) -> StoreFuture<()> {
         Box::pin(ready(Ok(())))
     }
-    fn recover(&self) -> StoreFuture<World> {
-        // Nothing can fail, so there is never anything to recover.
-        Box::pin(ready(Ok(World::default())))
+    fn recover(&self) -> StoreFuture<Option<World>> {
+        // Nothing is kept here: an empty world would wipe the real one.
+        Box::pin(ready(Ok(None)))
     }
     fn ping(&self) -> StoreFuture<()> {
         Box::pin(ready(Ok(())))

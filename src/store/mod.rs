@@ -37,8 +37,10 @@ pub trait Store: Send + Sync + 'static {
     /// atomically; the returned future resolves when this one is.
     fn submit(&self, changes: Vec<Change>) -> StoreFuture<()>;
     /// After a failure: clear it and re-read the state, once every batch
-    /// queued before this call has been answered.
-    fn recover(&self) -> StoreFuture<World>;
+    /// queued before this call has been answered. `None`: the store keeps no
+    /// copy of the state (memory), so the world in memory is the state and
+    /// must be kept, not replaced.
+    fn recover(&self) -> StoreFuture<Option<World>>;
     /// A cheap round trip through the backend (readiness): answers once the
     /// store can serve, without reading the state.
     fn ping(&self) -> StoreFuture<()>;

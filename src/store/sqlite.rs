@@ -133,8 +133,9 @@ impl Store for SqliteStore {
             answer.await.map_err(|_| StoreError::Closed)?
         })
     }
-    fn recover(&self) -> StoreFuture<World> {
-        self.load_with(true)
+    fn recover(&self) -> StoreFuture<Option<World>> {
+        let world = self.load_with(true);
+        Box::pin(async move { world.await.map(Some) })
     }
     fn ping(&self) -> StoreFuture<()> {
         let (reply, answer) = oneshot::channel();
