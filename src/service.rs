@@ -1,6 +1,7 @@
 //! The state service: the world in memory behind one lock, every change made
 //! durable by the store before the caller hears of it.
 
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use prometheus_client::metrics::histogram::Histogram;
@@ -76,12 +77,23 @@ impl Cloud {
 
     /// Run `f` as one transaction: its changes are visible at once to later
     /// calls and durable before this returns. `f` may return an error and
-    /// still have changes (an instance action recording the failure).
+    /// still have changes (an instance action recording the failure). If `f`
+    /// panics, its changes are undone and nothing reaches the store, then the
+    /// panic goes on (the HTTP layer answers it with a 500).
     pub async fn write<R>(&self, f: impl FnOnce(&mut Txn) -> R) -> Result<R, StoreError> {
         let (result, ack, generation) = {
             let mut guard = self.state.write().await;
             let mut txn = guard.world.txn(&self.ids);
-            let result = f(&mut txn);
+            // Unwind safety: whatever `f` changed in the world is rolled back
+            // below; nothing else here outlives the panic.
+            let result = match catch_unwind(AssertUnwindSafe(|| f(&mut txn))) {
+                Ok(result) => result,
+                Err(panic) => {
+                    txn.rollback();
+                    drop(guard);
+                    resume_unwind(panic);
+                }
+            };
             let changes = txn.into_changes();
             // Submitted under the lock, so the store sees batches in the
             // order they were applied.
@@ -199,6 +211,54 @@ mod tests {
             .await
             .unwrap();
         (cloud, store)
+    }
+
+    #[tokio::test]
+    async fn a_panic_leaves_the_world_as_it_was_and_submits_nothing() {
+        let (cloud, store) = cloud().await;
+        let cloud = Arc::new(cloud);
+        let before = cloud.read(|world| world.clone()).await;
+        let batches = store.batches.load(Ordering::SeqCst);
+        let writer = cloud.clone();
+        let write = tokio::spawn(async move {
+            writer
+                .write(|txn| {
+                    let mut changed = server("s1");
+                    changed.locked = true;
+                    txn.put(Change::PutServer(changed));
+                    txn.put(Change::PutServer(server("s2")));
+                    txn.next_seq();
+                    panic!("half-way");
+                })
+                .await
+        });
+        assert!(write.await.unwrap_err().is_panic());
+        let after = cloud.read(|world| world.clone()).await;
+        assert_eq!(after.dump(), before.dump());
+        assert_eq!(after, before);
+        assert_eq!(store.batches.load(Ordering::SeqCst), batches);
+        // The lock was released: writes go on.
+        cloud
+            .write(|txn| txn.put(Change::PutServer(server("s3"))))
+            .await
+            .unwrap();
+        assert!(cloud.read(|world| world.server("s3").is_some()).await);
+    }
+
+    #[tokio::test]
+    async fn an_error_keeps_its_changes() {
+        let (cloud, store) = cloud().await;
+        let batches = store.batches.load(Ordering::SeqCst);
+        let result = cloud
+            .write(|txn| {
+                txn.put(Change::PutServer(server("s2")));
+                Err::<(), _>("refused after recording")
+            })
+            .await
+            .unwrap();
+        assert!(result.is_err());
+        assert!(cloud.read(|world| world.server("s2").is_some()).await);
+        assert_eq!(store.batches.load(Ordering::SeqCst), batches + 1);
     }
 
     /// A store with no copy to reload from cannot wipe the world on recovery.

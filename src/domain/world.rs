@@ -30,7 +30,7 @@ pub enum Change {
     Reset,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct World {
     servers: HashMap<ServerId, Server>,
     networks: BTreeMap<NetworkId, Network>,
@@ -166,57 +166,168 @@ impl World {
 
     /// Apply one change (used by stores to rebuild state, and by [`Txn`]).
     pub fn apply(&mut self, change: Change) {
+        self.apply_undoable(change);
+    }
+
+    /// Apply one change; what it replaced or removed comes back, so that
+    /// [`Self::undo`] can put it back (moved out, not copied: only ids are
+    /// cloned).
+    fn apply_undoable(&mut self, change: Change) -> Undo {
         match change {
             Change::PutServer(server) => {
-                self.servers.insert(server.id.clone(), server);
+                let id = server.id.clone();
+                let prior = self.servers.insert(id.clone(), server);
+                Undo::Server(id, prior)
             }
             Change::PutNetwork(network) => {
-                self.networks.insert(network.id.clone(), network);
+                let id = network.id.clone();
+                let prior = self.networks.insert(id.clone(), network);
+                Undo::Network(id, prior)
             }
             Change::PutSubnet(subnet) => {
                 let ids = self
                     .subnets_by_network
                     .entry(subnet.network_id.clone())
                     .or_default();
-                if !ids.contains(&subnet.id) {
+                let listed = !ids.contains(&subnet.id);
+                if listed {
                     ids.push(subnet.id.clone());
                 }
-                self.subnets.insert(subnet.id.clone(), subnet);
+                let id = subnet.id.clone();
+                let network_id = subnet.network_id.clone();
+                let prior = self.subnets.insert(id.clone(), subnet);
+                Undo::Subnet {
+                    id,
+                    prior,
+                    listed_under: listed.then_some(network_id),
+                }
             }
             Change::PutPort(port) => {
-                self.unindex_port(&port.id);
+                let id = port.id.clone();
+                self.unindex_port(&id);
                 self.next_seq = self.next_seq.max(port.seq + 1);
                 self.index_port(&port);
-                self.ports.insert(port.id.clone(), port);
+                let prior = self.ports.insert(id.clone(), port);
+                Undo::Port(id, prior)
             }
             Change::DeletePort(id) => {
                 self.unindex_port(&id);
-                self.ports.remove(&id);
+                let prior = self.ports.remove(&id);
+                Undo::Port(id, prior)
             }
             Change::PutAction(action) => {
                 self.next_seq = self.next_seq.max(action.seq + 1);
-                self.actions
-                    .entry(action.server_id.clone())
+                let server_id = action.server_id.clone();
+                let request_id = action.request_id.clone();
+                let prior = self
+                    .actions
+                    .entry(server_id.clone())
                     .or_default()
                     .put(action);
+                Undo::Action {
+                    server_id,
+                    request_id,
+                    prior,
+                }
             }
             Change::PutToken(token) => {
-                self.tokens
-                    .insert(token.id.clone(), std::sync::Arc::new(token));
+                let id = token.id.clone();
+                let prior = self.tokens.insert(id.clone(), std::sync::Arc::new(token));
+                Undo::Token(id, prior)
             }
             Change::DeleteToken(id) => {
-                self.tokens.remove(&id);
+                let prior = self.tokens.remove(&id);
+                Undo::Token(id, prior)
             }
             Change::DeleteServer(id) => {
-                self.servers.remove(&id);
-                self.actions.remove(&id);
+                let server = self.servers.remove(&id);
+                let actions = self.actions.remove(&id);
+                Undo::ServerGone {
+                    id,
+                    server,
+                    actions,
+                }
             }
             Change::Reset => {
                 let tokens = std::mem::take(&mut self.tokens);
-                *self = World {
-                    tokens,
-                    ..World::default()
+                let before = std::mem::replace(
+                    self,
+                    World {
+                        tokens,
+                        ..World::default()
+                    },
+                );
+                Undo::Reset(Box::new(before))
+            }
+        }
+    }
+
+    /// Put back what one change replaced or removed; undos run newest first.
+    fn undo(&mut self, undo: Undo) {
+        match undo {
+            Undo::Server(id, prior) => restore(&mut self.servers, id, prior),
+            Undo::Network(id, prior) => restore_ordered(&mut self.networks, id, prior),
+            Undo::Subnet {
+                id,
+                prior,
+                listed_under,
+            } => {
+                if let Some(network_id) = listed_under {
+                    if let Some(ids) = self.subnets_by_network.get_mut(&network_id) {
+                        ids.retain(|s| *s != id);
+                        if ids.is_empty() {
+                            self.subnets_by_network.remove(&network_id);
+                        }
+                    }
+                }
+                restore_ordered(&mut self.subnets, id, prior);
+            }
+            Undo::Port(id, prior) => {
+                self.unindex_port(&id);
+                self.ports.remove(&id);
+                if let Some(port) = prior {
+                    self.index_port(&port);
+                    self.ports.insert(id, port);
+                }
+            }
+            Undo::Action {
+                server_id,
+                request_id,
+                prior,
+            } => {
+                let Some(actions) = self.actions.get_mut(&server_id) else {
+                    return;
                 };
+                match prior {
+                    Some(prior) => {
+                        actions.put(prior);
+                    }
+                    None => {
+                        actions.remove(&request_id);
+                        if actions.list.is_empty() {
+                            self.actions.remove(&server_id);
+                        }
+                    }
+                }
+            }
+            Undo::Token(id, prior) => restore(&mut self.tokens, id, prior),
+            Undo::ServerGone {
+                id,
+                server,
+                actions,
+            } => {
+                if let Some(actions) = actions {
+                    self.actions.insert(id.clone(), actions);
+                }
+                if let Some(server) = server {
+                    self.servers.insert(id, server);
+                }
+            }
+            Undo::Reset(before) => {
+                // Tokens outlive a reset; later token changes are undone already.
+                let tokens = std::mem::take(&mut self.tokens);
+                *self = *before;
+                self.tokens = tokens;
             }
         }
     }
@@ -253,18 +364,24 @@ impl World {
         for ip in &old.fixed_ips {
             if let Some(set) = self.used_ips.get_mut(&ip.subnet_id) {
                 set.remove(&ip.ip_address);
+                // Emptied sets go, so that an undone attach leaves no trace.
+                if set.is_empty() {
+                    self.used_ips.remove(&ip.subnet_id);
+                }
             }
         }
         self.macs.remove(&old.mac_address);
     }
 
-    /// Start a transaction: changes applied now, recorded for the store;
-    /// new ids drawn from `ids`.
+    /// Start a transaction: changes applied now, recorded for the store
+    /// and for [`Txn::rollback`]; new ids drawn from `ids`.
     pub fn txn<'w>(&'w mut self, ids: &'w IdSource) -> Txn<'w> {
         Txn {
+            next_seq_before: self.next_seq,
             world: self,
             ids,
             changes: Vec::new(),
+            undo: Vec::new(),
         }
     }
 
@@ -289,18 +406,61 @@ impl World {
     }
 }
 
+/// What one applied change replaced or removed.
+#[derive(Debug)]
+enum Undo {
+    Server(ServerId, Option<Server>),
+    Network(NetworkId, Option<Network>),
+    Subnet {
+        id: SubnetId,
+        prior: Option<Subnet>,
+        /// The network whose list the subnet joined, if it was not listed.
+        listed_under: Option<NetworkId>,
+    },
+    Port(PortId, Option<Port>),
+    Action {
+        server_id: ServerId,
+        request_id: String,
+        prior: Option<InstanceAction>,
+    },
+    Token(String, Option<std::sync::Arc<Token>>),
+    ServerGone {
+        id: ServerId,
+        server: Option<Server>,
+        actions: Option<ServerActions>,
+    },
+    /// The whole world before the reset, tokens aside.
+    Reset(Box<World>),
+}
+
+fn restore<K: Eq + Hash, V>(map: &mut HashMap<K, V>, key: K, prior: Option<V>) {
+    match prior {
+        Some(value) => map.insert(key, value),
+        None => map.remove(&key),
+    };
+}
+
+fn restore_ordered<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, prior: Option<V>) {
+    match prior {
+        Some(value) => map.insert(key, value),
+        None => map.remove(&key),
+    };
+}
+
 /// One server's actions in `seq` order, indexed by request id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct ServerActions {
     list: Vec<InstanceAction>,
     by_request: HashMap<String, usize>,
 }
 
 impl ServerActions {
-    fn put(&mut self, action: InstanceAction) {
+    /// Add `action`, or replace the one with its request id (returned).
+    fn put(&mut self, action: InstanceAction) -> Option<InstanceAction> {
         if let Some(&i) = self.by_request.get(&action.request_id) {
-            self.list[i] = action;
-        } else if self.list.last().is_none_or(|last| last.seq < action.seq) {
+            return Some(std::mem::replace(&mut self.list[i], action));
+        }
+        if self.list.last().is_none_or(|last| last.seq < action.seq) {
             // The usual case: a new action is the newest.
             self.by_request
                 .insert(action.request_id.clone(), self.list.len());
@@ -308,21 +468,39 @@ impl ServerActions {
         } else {
             let at = self.list.partition_point(|a| a.seq < action.seq);
             self.list.insert(at, action);
-            self.by_request = self
-                .list
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (a.request_id.clone(), i))
-                .collect();
+            self.reindex();
         }
+        None
+    }
+
+    fn remove(&mut self, request_id: &str) {
+        if let Some(i) = self.by_request.remove(request_id) {
+            self.list.remove(i);
+            if i < self.list.len() {
+                self.reindex();
+            }
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_request = self
+            .list
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.request_id.clone(), i))
+            .collect();
     }
 }
 
-/// A set of mutations applied to the world and recorded for the store.
+/// A set of mutations applied to the world and recorded for the store,
+/// with what each overwrote, so that a transaction cut short by a panic can
+/// be rolled back before anyone sees half of it.
 pub struct Txn<'w> {
     world: &'w mut World,
     ids: &'w IdSource,
     changes: Vec<Change>,
+    undo: Vec<Undo>,
+    next_seq_before: u64,
 }
 
 impl<'w> Txn<'w> {
@@ -338,10 +516,163 @@ impl<'w> Txn<'w> {
         seq
     }
     pub fn put(&mut self, change: Change) {
-        self.world.apply(change.clone());
+        let undo = self.world.apply_undoable(change.clone());
+        self.undo.push(undo);
         self.changes.push(change);
     }
     pub fn into_changes(self) -> Vec<Change> {
         self.changes
+    }
+    /// Undo every change, newest first: the world is as it was when the
+    /// transaction began, and nothing is left for the store.
+    pub fn rollback(self) {
+        for undo in self.undo.into_iter().rev() {
+            self.world.undo(undo);
+        }
+        self.world.next_seq = self.next_seq_before;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::SeedDocument;
+
+    const SEED: &str = r#"
+        [[servers]]
+        id = "s1"
+        project_id = "p"
+        [[servers]]
+        id = "s2"
+        project_id = "p"
+        [[networks]]
+        id = "n1"
+        project_id = "p"
+        [[subnets]]
+        id = "sub1"
+        network_id = "n1"
+        cidr = "10.0.0.0/24"
+        [[ports]]
+        id = "bound"
+        network_id = "n1"
+        project_id = "p"
+        device_id = "s1"
+        [[ports]]
+        id = "free"
+        network_id = "n1"
+        project_id = "p"
+        [[ports]]
+        id = "other"
+        network_id = "n1"
+        project_id = "p"
+        device_id = "s2"
+    "#;
+
+    fn seeded() -> World {
+        let mut world = World::default();
+        let ids = IdSource::seeded(1);
+        for change in SeedDocument::from_toml(SEED)
+            .unwrap()
+            .into_changes_with(&ids)
+            .unwrap()
+        {
+            world.apply(change);
+        }
+        world
+    }
+
+    fn action(server_id: &str, request_id: &str, seq: u64) -> InstanceAction {
+        InstanceAction {
+            server_id: server_id.into(),
+            action: "attach_interface".into(),
+            request_id: request_id.into(),
+            user_id: "u".into(),
+            project_id: "p".into(),
+            start_time: 1,
+            updated_at: 1,
+            message: None,
+            events: Vec::new(),
+            seq,
+        }
+    }
+
+    fn token(id: &str) -> Token {
+        Token {
+            id: id.into(),
+            user_id: "u".into(),
+            project_id: Some("p".into()),
+            roles: vec!["admin".into()],
+            methods: vec!["password".into()],
+            issued_at: 1,
+            expires_at: None,
+            audit_id: "a".into(),
+        }
+    }
+
+    /// Every kind of change, on entities that exist and ones that do not,
+    /// a reset in the middle: rolled back, the world is what it was,
+    /// indexes and sequence included.
+    #[test]
+    fn rollback_restores_everything() {
+        let mut world = seeded();
+        let ids = IdSource::seeded(2);
+        {
+            let mut txn = world.txn(&ids);
+            txn.put(Change::PutAction(action("s1", "req-1", 100)));
+            txn.put(Change::PutAction(action("s2", "req-2", 101)));
+            txn.put(Change::PutToken(token("t1")));
+            txn.put(Change::PutToken(token("t2")));
+            txn.into_changes();
+        }
+        let before = world.clone();
+        let ids = IdSource::seeded(3);
+        let mut txn = world.txn(&ids);
+        let mut server = txn.world().server("s1").unwrap().clone();
+        server.locked = true;
+        txn.put(Change::PutServer(server));
+        let mut new_server = txn.world().server("s2").unwrap().clone();
+        new_server.id = "s3".into();
+        txn.put(Change::PutServer(new_server));
+        let mut network = txn.world().network("n1").unwrap().clone();
+        network.id = "n2".into();
+        txn.put(Change::PutNetwork(network));
+        let mut subnet = txn.world().subnet("sub1").unwrap().clone();
+        subnet.id = "sub2".into();
+        subnet.network_id = "n2".into();
+        subnet.cidr = "10.1.0.0/24".parse().unwrap();
+        txn.put(Change::PutSubnet(subnet.clone()));
+        let mut port = txn.world().port("free").unwrap().clone();
+        port.device_id = "s1".into();
+        port.status = PortStatus::Active;
+        txn.put(Change::PutPort(port.clone()));
+        port.id = "new".into();
+        port.mac_address = "fa:16:3e:ff:ff:ff".into();
+        port.fixed_ips = vec![FixedIp {
+            subnet_id: subnet.id.clone(),
+            ip_address: "10.1.0.9".parse().unwrap(),
+        }];
+        let seq = txn.next_seq();
+        port.seq = seq;
+        txn.put(Change::PutPort(port));
+        txn.put(Change::DeletePort("bound".into()));
+        let seq = txn.next_seq();
+        txn.put(Change::PutAction(action("s1", "req-3", seq)));
+        let mut replaced = action("s1", "req-1", 100);
+        replaced.message = Some("Error".into());
+        txn.put(Change::PutAction(replaced));
+        txn.put(Change::PutToken(token("t3")));
+        txn.put(Change::DeleteToken("t1".into()));
+        txn.put(Change::DeleteServer("s2".into()));
+        let kept = txn.world().server("s1").unwrap().clone();
+        txn.put(Change::Reset);
+        txn.put(Change::PutServer(kept));
+        txn.put(Change::DeleteToken("t2".into()));
+        assert_ne!(*txn.world(), before);
+        txn.rollback();
+        assert_eq!(world, before);
+        assert_eq!(world.dump(), before.dump());
+        assert_eq!(world.next_sequence(), before.next_sequence());
+        assert_eq!(world.ports_of_device("s1").count(), 1);
+        assert!(world.mac_in_use(&world.port("bound").unwrap().mac_address));
     }
 }
