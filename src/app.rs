@@ -226,4 +226,52 @@ mod tests {
             r#"{"computeFault": {"code": 500, "message": "Unexpected API Error. Please contact the administrator\n<class 'nova.exception.NovaException'>"}}"#
         );
     }
+
+    /// A panic half-way through a write: Nova's 500, and the world as it
+    /// was before the request.
+    #[tokio::test]
+    async fn a_panic_in_a_write_is_a_500_that_changes_nothing() {
+        use crate::domain::{Change, Server, VmState};
+        let cloud = Cloud::open(Arc::new(crate::store::MemoryStore))
+            .await
+            .unwrap();
+        let server = Server {
+            id: "s1".into(),
+            name: String::new(),
+            project_id: "p".into(),
+            user_id: "u".into(),
+            vm_state: VmState::Active,
+            task_state: None,
+            locked: false,
+            launched: true,
+        };
+        cloud
+            .write(|txn| txn.put(Change::PutServer(server.clone())))
+            .await
+            .unwrap();
+        let state = AppState::new(cloud, AuthMode::Noauth);
+        let before = state.cloud.read(|world| world.clone()).await;
+        let writer = state.clone();
+        let routes = Router::new().route(
+            "/v2.1/boom",
+            axum::routing::post(move || async move {
+                let _ = writer
+                    .cloud
+                    .write(|txn| {
+                        let mut locked = server.clone();
+                        locked.locked = true;
+                        txn.put(Change::PutServer(locked));
+                        txn.put(Change::DeleteServer("s1".into()));
+                        panic!("half-way")
+                    })
+                    .await;
+                "unreachable"
+            }),
+        );
+        let app = around(routes, state.clone());
+        let request = Request::post("/v2.1/boom").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(state.cloud.read(|world| world.clone()).await, before);
+    }
 }
