@@ -81,6 +81,8 @@ pub enum Fault {
     ControlNotFound(String),
     #[error("{0}")]
     ControlConflict(String),
+    #[error("{0}")]
+    ControlTooLarge(String),
 
     // --- anything else
     /// The store is down or refuses writes: the client may retry.
@@ -132,6 +134,7 @@ impl Fault {
             ControlBadRequest(_) => 400,
             ControlNotFound(_) => 404,
             ControlConflict(_) => 409,
+            ControlTooLarge(_) => 413,
             ServiceUnavailable => 503,
             Internal(_) => 500,
         }

@@ -696,3 +696,30 @@ async fn only_admins_use_the_control_plane() {
         300
     );
 }
+
+#[tokio::test]
+async fn undecodable_ids_and_oversized_bodies_are_faults_too() {
+    let app = app().await;
+    for (method, uri) in [
+        ("PATCH", "/_porthole/servers/%FF"),
+        ("DELETE", "/_porthole/servers/%FF"),
+        ("DELETE", "/_porthole/faults/%FF"),
+    ] {
+        let reply = app.send(method, uri, &[], Some("{}")).await;
+        assert_eq!(reply.status, 404, "{method} {uri}");
+        assert_eq!(
+            reply.json(),
+            json!({"itemNotFound": {"code": 404, "message": "The resource could not be found."}}),
+            "{method} {uri}"
+        );
+    }
+    let before = state(&app).await;
+    let huge = " ".repeat(64 * 1024 * 1024 + 1);
+    let reply = app.send("POST", "/_porthole/seed", &[], Some(&huge)).await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(
+        reply.json(),
+        json!({"overLimit": {"code": 413, "message": "Request is larger than 67108864 bytes."}})
+    );
+    assert_eq!(state(&app).await, before, "nothing changed");
+}

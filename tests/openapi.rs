@@ -236,13 +236,22 @@ async fn compute_operations_carry_the_pipeline() {
         ]
     );
     for status in [
-        "200", "400", "401", "403", "404", "406", "409", "413", "415",
+        "200", "400", "401", "403", "404", "406", "409", "413", "415", "503",
     ] {
         assert!(op["responses"][status].is_object(), "attach {status}");
     }
+    // A handler's 404 is a fault; the router's is WebOb's page, in the
+    // media type `Accept` picks.
     assert_eq!(
-        op["responses"]["404"]["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/Fault.itemNotFound"
+        op["responses"]["404"]["content"],
+        serde_json::json!({
+            "application/json": {"schema": {"oneOf": [
+                {"$ref": "#/components/schemas/Fault.itemNotFound"},
+                {"$ref": "#/components/schemas/WebObError"},
+            ]}},
+            "text/html": {},
+            "text/plain": {},
+        })
     );
     assert_eq!(op["security"], serde_json::json!([{"X-Auth-Token": []}]));
     let project_form = &doc["paths"]["/v2.1/{project_id}/servers/{server_id}/os-interface"]["post"];

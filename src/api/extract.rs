@@ -82,6 +82,37 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Ids<T> 
     }
 }
 
+/// Path parameters of an API whose every error is a Nova fault (the
+/// control plane): a path that cannot be decoded is a 404 fault.
+pub struct FaultPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for FaultPath<T> {
+    type Rejection = Fault;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(FaultPath(value)),
+            Err(_) => Err(Fault::ControlNotFound(
+                "The resource could not be found.".to_owned(),
+            )),
+        }
+    }
+}
+
+/// A body up to `LIMIT` bytes; over it, a 413 fault (the control plane).
+pub struct LimitedBody<const LIMIT: usize>(pub Bytes);
+
+impl<S: Send + Sync, const LIMIT: usize> axum::extract::FromRequest<S> for LimitedBody<LIMIT> {
+    type Rejection = Fault;
+
+    async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, Fault> {
+        axum::body::to_bytes(request.into_body(), LIMIT)
+            .await
+            .map(LimitedBody)
+            .map_err(|_| Fault::ControlTooLarge(format!("Request is larger than {LIMIT} bytes.")))
+    }
+}
+
 /// The body, up to Nova's limit; over it, WebOb's 413 page.
 pub async fn read_body(
     method: &Method,

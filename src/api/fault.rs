@@ -81,6 +81,18 @@ pub struct KeystoneErrorDetail {
     pub message: String,
 }
 
+/// WebOb's error page as JSON (when `Accept` prefers it).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebObError {
+    pub message: String,
+    /// The status line.
+    #[schema(example = "404 Not Found")]
+    pub code: String,
+    #[schema(example = "Not Found")]
+    pub title: String,
+}
+
 /// Keystone's (and keystonemiddleware's) error body.
 pub fn keystone_error(status: StatusCode, title: &str, message: &str) -> Response {
     let body = KeystoneError {
@@ -196,11 +208,11 @@ pub fn webob_error_page(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (content_type, body) = match negotiate_error_type(accept) {
         "application/json" => {
-            let body = serde_json::json!({
-                "message": format!("{explanation}<br /><br />\n\n\n"),
-                "code": status_line,
-                "title": title,
-            });
+            let body = WebObError {
+                message: format!("{explanation}<br /><br />\n\n\n"),
+                code: status_line,
+                title: title.to_owned(),
+            };
             (JSON_CONTENT_TYPE, String::from_utf8(to_json(&body)).expect("utf-8"))
         }
         "text/html" => (

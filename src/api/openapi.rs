@@ -28,6 +28,7 @@ use utoipa::openapi::{Content, Header, RefOr, Required};
 use utoipa::OpenApi;
 
 use super::endpoint::Endpoint;
+use super::fault::COMPUTE_JSON_CONTENT_TYPE;
 use crate::domain::ApiVersion;
 use crate::error::fault_name;
 
@@ -93,6 +94,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     add_compute_pipeline(&mut doc);
     add_control_pipeline(&mut doc);
     name_faults(&mut doc);
+    add_webob_pages(&mut doc);
     unique_operation_ids(&mut doc);
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -116,6 +118,9 @@ pub fn document_for(state: &crate::app::AppState) -> Bytes {
         .collect();
     let mut doc = openapi();
     doc.paths.paths.retain(|path, _| served.contains(path));
+    if matches!(state.auth, crate::auth::Authenticator::Keystone(_)) {
+        add_keystone_unavailable(&mut doc);
+    }
     Bytes::from(
         doc.to_pretty_json()
             .expect("the OpenAPI document serializes"),
@@ -269,6 +274,13 @@ fn add_control_pipeline(doc: &mut utoipa::openapi::OpenApi) {
                 "Not an admin (`context_is_admin`; in `noauth`, `X-Roles` without `admin`).",
                 Some("NovaFault"),
             );
+            add_response(op, 413, "A body larger than 64 MiB.", Some("NovaFault"));
+            add_response(
+                op,
+                503,
+                "The store cannot take the change now (down, or refusing after a failure).",
+                Some("NovaFault"),
+            );
             op.security = Some(vec![SecurityRequirement::new(
                 "X-Auth-Token",
                 Vec::<String>::new(),
@@ -324,10 +336,15 @@ fn add_compute_pipeline(doc: &mut utoipa::openapi::OpenApi) {
         for (_, op) in operations(item) {
             let params = op.parameters.get_or_insert_with(Vec::new);
             for param in params.iter_mut() {
-                // A path parameter is required, and never null.
+                // A path parameter is required, and never null; the router
+                // takes only lower-case hex digits and dashes as a project.
                 if param.parameter_in == ParameterIn::Path {
                     param.required = Required::True;
-                    param.schema = Some(string_schema().into());
+                    let mut schema = string_schema();
+                    if param.name == "project_id" {
+                        schema.pattern = Some("^[0-9a-f-]+$".to_owned());
+                    }
+                    param.schema = Some(schema.into());
                 }
             }
             params.push(version_header.clone());
@@ -335,6 +352,12 @@ fn add_compute_pipeline(doc: &mut utoipa::openapi::OpenApi) {
             for (status, response) in op.responses.responses.iter_mut() {
                 if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
                     response.headers.extend(headers.clone());
+                    // The compute type, when `Accept` ranks it first.
+                    if let Some(json) = response.content.get("application/json").cloned() {
+                        response
+                            .content
+                            .insert(COMPUTE_JSON_CONTENT_TYPE.to_owned(), json);
+                    }
                 }
             }
             add_response(
@@ -355,22 +378,25 @@ fn add_compute_pipeline(doc: &mut utoipa::openapi::OpenApi) {
                     Vec::<String>::new(),
                 )]);
             }
-            // The router's 404 (a WebOb page): `compute_api`'s project-id
-            // rule, and `only_routed_methods` on resource paths.
-            let mut no_route = Vec::new();
-            if path.contains("{project_id}") {
-                no_route.push("a `{project_id}` that is not lower-case hex digits and dashes");
-            }
-            if path.contains("/servers/") || path.contains("/versions/") {
-                no_route.push("a method not documented here");
-            }
-            if !no_route.is_empty() {
-                let description = format!(
-                    "No route ({}): a WebOb error page, not a fault.",
-                    no_route.join("; ")
+            // The router's 404 (a WebOb page): a `{project_id}` it does not
+            // route, a path segment that is not UTF-8, a method not routed.
+            if !public {
+                add_response(
+                    op,
+                    404,
+                    "No route (a `{project_id}` that is not lower-case hex digits and \
+                     dashes, a path segment that is not UTF-8, a method not documented \
+                     here): a WebOb error page, not a fault.",
+                    None,
                 );
-                add_response(op, 404, &description, None);
             }
+            // oslo.middleware's sizelimit, first in Nova's pipeline.
+            add_response(
+                op,
+                413,
+                "A declared body larger than 114688 bytes: a WebOb error page, not a fault.",
+                None,
+            );
             add_response(
                 op,
                 406,
@@ -426,6 +452,75 @@ fn name_faults(doc: &mut utoipa::openapi::OpenApi) {
         components
             .schemas
             .insert(fault_schema_name(status), RefOr::T(Schema::Object(schema)));
+    }
+}
+
+/// In `keystone` mode every call that needs a token can meet Keystone out
+/// of reach: WebOb's 503 page.
+fn add_keystone_unavailable(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            if op.security.is_none() {
+                continue;
+            }
+            let mut response = ResponseBuilder::new()
+                .description("Keystone cannot be reached to validate the token.")
+                .build();
+            add_webob_media(&mut response);
+            op.responses
+                .responses
+                .insert("503".to_owned(), RefOr::T(response));
+        }
+    }
+}
+
+/// The statuses for which WebOb's error page can answer a `/v2.1` call
+/// (the router's 404, sizelimit's 413): in the media type the `Accept`
+/// header picks, JSON beside any fault the handler documents.
+fn add_webob_pages(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !(path == "/v2.1" || path.starts_with("/v2.1/")) {
+            continue;
+        }
+        for (_, op) in operations(item) {
+            for status in ["404", "413"] {
+                let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) else {
+                    continue;
+                };
+                add_webob_media(response);
+            }
+        }
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.schemas.insert(
+        "WebObError".to_owned(),
+        <super::fault::WebObError as utoipa::PartialSchema>::schema(),
+    );
+}
+
+/// WebOb's page beside what the response documents: `application/json`
+/// (either body), `text/html` and `text/plain`.
+pub fn add_webob_media(response: &mut ApiResponse) {
+    let webob = RefOr::Ref(utoipa::openapi::Ref::from_schema_name("WebObError"));
+    let json = match response.content.shift_remove("application/json") {
+        Some(Content {
+            schema: Some(existing),
+            ..
+        }) => RefOr::T(Schema::OneOf(
+            utoipa::openapi::schema::OneOfBuilder::new()
+                .item(existing)
+                .item(webob)
+                .build(),
+        )),
+        _ => webob,
+    };
+    response
+        .content
+        .insert("application/json".to_owned(), Content::new(Some(json)));
+    for media in ["text/html", "text/plain"] {
+        response
+            .content
+            .insert(media.to_owned(), Content::new(None::<RefOr<Schema>>));
     }
 }
 

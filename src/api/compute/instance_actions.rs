@@ -24,7 +24,7 @@ use crate::error::Fault;
 #[into_params(parameter_in = Query)]
 pub struct ActionListQuery {
     /// At most this many actions (capped at 1000); a full page has a `next` link.
-    pub limit: Option<u32>,
+    pub limit: Option<u64>,
     /// Start after the action with this request id.
     pub marker: Option<String>,
     /// Only actions updated at or after this ISO 8601 time.

@@ -223,6 +223,7 @@ pub async fn show_interface(
         (status = 404, description = "No such server, port or network.", body = NovaFault),
         (status = 409, description = "Server locked or in a state that forbids it; port in use; fixed IP in use.", body = NovaFault),
         (status = 413, description = "Body larger than 114688 bytes (a WebOb error page, not a fault)."),
+        (status = 503, description = "The store cannot take the change now.", body = NovaFault),
     )
 )]
 pub async fn attach_interface(
@@ -320,6 +321,7 @@ fn schedule_activation(app: &AppState, port: &model::Port, ticket: u64) {
         (status = 403, description = "Policy `os_compute_api:os-attach-interfaces:delete` denies.", body = NovaFault),
         (status = 404, description = "No such server (or another project's).", body = NovaFault),
         (status = 409, description = "Server locked or in a state that forbids it.", body = NovaFault),
+        (status = 503, description = "The store cannot take the change now.", body = NovaFault),
     )
 )]
 pub async fn detach_interface(

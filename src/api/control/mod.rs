@@ -2,7 +2,7 @@
 //! manage servers, set faults. Admin only (in `noauth`, `X-Roles` decides).
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,7 @@ use axum::routing::MethodRouter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::extract::{FaultPath, LimitedBody};
 use super::middleware::authenticate;
 use super::response::{json_response, raw_json_response, to_json};
 use crate::app::AppState;
@@ -27,11 +28,12 @@ pub const CONTROL_RULE: &str = "porthole:control";
 /// Seed documents may be large; the compute API's limit does not apply here.
 const MAX_CONTROL_BODY: usize = 64 * 1024 * 1024;
 
-/// The control plane's layers: its own body limit, then admins only.
+/// A control-plane body, up to its own limit.
+type ControlBody = LimitedBody<MAX_CONTROL_BODY>;
+
+/// The control plane's layer: admins only.
 pub fn wrap(handler: MethodRouter<AppState>, state: &AppState) -> MethodRouter<AppState> {
-    handler
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_CONTROL_BODY))
-        .layer(from_fn_with_state(state.clone(), require_admin))
+    handler.layer(from_fn_with_state(state.clone(), require_admin))
 }
 
 /// The caller as the compute API would see it (token or `noauth` headers).
@@ -130,7 +132,7 @@ pub struct SeedQuery {
 pub async fn seed(
     State(app): State<AppState>,
     query: Result<Query<SeedQuery>, axum::extract::rejection::QueryRejection>,
-    body: Bytes,
+    LimitedBody(body): ControlBody,
 ) -> Result<Response, Fault> {
     let replace = match query.map(|q| q.0.mode) {
         Ok(None) => false,
@@ -195,7 +197,10 @@ pub async fn dump_state(State(app): State<AppState>) -> Response {
         (status = 400, description = "Malformed body, bad field or duplicate id.", body = crate::api::fault::NovaFault),
     )
 )]
-pub async fn create_server(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
+pub async fn create_server(
+    State(app): State<AppState>,
+    LimitedBody(body): ControlBody,
+) -> Result<Response, Fault> {
     let entry: SeedServer = parse(&body)?;
     let server = app
         .cloud
@@ -257,8 +262,8 @@ fn server_not_found(server_id: &ServerId) -> Fault {
 )]
 pub async fn update_server(
     State(app): State<AppState>,
-    Path(server_id): Path<ServerId>,
-    body: Bytes,
+    FaultPath(server_id): FaultPath<ServerId>,
+    LimitedBody(body): ControlBody,
 ) -> Result<Response, Fault> {
     let request: ServerPatchRequest = parse(&body)?;
     let bad = Fault::ControlBadRequest;
@@ -297,7 +302,7 @@ pub async fn update_server(
 )]
 pub async fn delete_server(
     State(app): State<AppState>,
-    Path(server_id): Path<ServerId>,
+    FaultPath(server_id): FaultPath<ServerId>,
 ) -> Result<StatusCode, Fault> {
     let deleted = app
         .cloud
@@ -321,7 +326,10 @@ pub async fn delete_server(
         (status = 400, description = "Malformed body or bad field.", body = crate::api::fault::NovaFault),
     )
 )]
-pub async fn add_fault(State(app): State<AppState>, body: Bytes) -> Result<Response, Fault> {
+pub async fn add_fault(
+    State(app): State<AppState>,
+    LimitedBody(body): ControlBody,
+) -> Result<Response, Fault> {
     let request: FaultRuleRequest = parse(&body)?;
     let rule = request
         .into_rule(app.cloud.ids().rule_id())
@@ -381,7 +389,7 @@ pub async fn clear_faults(State(app): State<AppState>) -> StatusCode {
 )]
 pub async fn delete_fault(
     State(app): State<AppState>,
-    Path(fault_id): Path<String>,
+    FaultPath(fault_id): FaultPath<String>,
 ) -> Result<StatusCode, Fault> {
     if app.faults.remove(&fault_id) {
         Ok(StatusCode::NO_CONTENT)
