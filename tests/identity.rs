@@ -48,6 +48,11 @@ user = "nova"
 project = "other"
 roles = ["service"]
 
+[[identity.assignments]]
+user = "admin"
+domain = "Default"
+roles = ["admin"]
+
 [[identity.static_tokens]]
 token = "{STATIC_DEMO}"
 user = "demo"
@@ -977,4 +982,195 @@ async fn every_method_listed_must_be_verified() {
         reply.json()["token"]["audit_ids"].as_array().unwrap().len(),
         2
     );
+}
+
+fn role_names(token: &Value) -> Vec<String> {
+    let mut names: Vec<String> = token["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A token from `body`, its id and body.
+async fn issue(app: &TestApp, query: &str, body: &Value) -> (String, Value) {
+    let reply = app.post(&format!("{TOKENS}{query}"), body).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    (
+        reply.header("x-subject-token").unwrap().to_owned(),
+        reply.json()["token"].clone(),
+    )
+}
+
+fn token_auth(id: &str, scope: Value) -> Value {
+    let mut auth = json!({"auth": {"identity": {"methods": ["token"], "token": {"id": id}}}});
+    if !scope.is_null() {
+        auth["auth"]["scope"] = scope;
+    }
+    auth
+}
+
+#[tokio::test]
+async fn unscoped_domain_and_system_tokens_as_keystone_issues_them() {
+    let app = app().await;
+    let admin = |scope: Value| password_auth("admin", "porthole-admin", scope);
+    // Unscoped, asked for (both spellings) although there is a default project.
+    for scope in [json!("unscoped"), json!({"unscoped": {}})] {
+        let (_, token) = issue(&app, "", &admin(scope)).await;
+        let keys: Vec<&String> = token.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["methods", "user", "audit_ids", "expires_at", "issued_at"]
+        );
+    }
+    // Domain scope, by name or id: the compute endpoints need a project.
+    for scope in [
+        json!({"domain": {"name": "Default"}}),
+        json!({"domain": {"id": "default"}}),
+    ] {
+        let (_, token) = issue(&app, "", &admin(scope)).await;
+        let keys: Vec<&String> = token.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "methods",
+                "user",
+                "audit_ids",
+                "expires_at",
+                "issued_at",
+                "domain",
+                "roles",
+                "catalog"
+            ]
+        );
+        assert_eq!(token["domain"], json!({"id": "default", "name": "Default"}));
+        assert_eq!(role_names(&token), ["admin", "manager", "member", "reader"]);
+        let catalog = token["catalog"].as_array().unwrap();
+        assert_eq!(catalog[0]["type"], "identity");
+        assert_eq!(
+            catalog[0]["endpoints"][0]["url"],
+            "http://porthole.test/identity/v3"
+        );
+        assert_eq!(catalog[1]["type"], "compute");
+        assert_eq!(catalog[1]["endpoints"], json!([]));
+    }
+    // System scope, without a catalog on request.
+    let (system, body) = issue(&app, "?nocatalog", &admin(json!({"system": {"all": true}}))).await;
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "methods",
+            "user",
+            "audit_ids",
+            "expires_at",
+            "issued_at",
+            "roles",
+            "system"
+        ]
+    );
+    assert_eq!(body["system"], json!({"all": true}));
+    // Times in whole seconds, as Keystone's.
+    assert!(body["issued_at"].as_str().unwrap().ends_with(".000000Z"));
+    // Without a role there, 401.
+    for scope in [
+        json!({"domain": {"name": "Default"}}),
+        json!({"system": {"all": true}}),
+    ] {
+        let reply = app
+            .post(TOKENS, &password_auth("demo", "porthole-demo", scope))
+            .await;
+        assert_identity_unauthorized(&reply);
+    }
+    // A system admin validates anyone's token.
+    let demo = token(&app, "demo", "demo").await;
+    assert_eq!(
+        on_token(&app, "GET", "", &system, Some(&demo)).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_token_method_rescopes_as_keystone_does() {
+    let app = app().await;
+    let admin = |scope: Value| password_auth("admin", "porthole-admin", scope);
+    let (system, _) = issue(&app, "", &admin(json!({"system": {"all": true}}))).await;
+    let (project, _) = issue(&app, "", &admin(project_by_name("admin"))).await;
+    // System to project or domain: 403.
+    for scope in [
+        json!({"project": {"id": PROJECT}}),
+        json!({"domain": {"id": "default"}}),
+    ] {
+        let reply = app.post(TOKENS, &token_auth(&system, scope)).await;
+        assert_identity_error(
+            &reply,
+            403,
+            &format!("{FORBIDDEN}Using a system-scoped token to create a project-scoped or domain-scoped token is not allowed.."),
+        );
+    }
+    // System to system, project to domain, domain to project.
+    let (_, token) = issue(
+        &app,
+        "",
+        &token_auth(&system, json!({"system": {"all": true}})),
+    )
+    .await;
+    assert_eq!(token["system"], json!({"all": true}));
+    let (domain, token) = issue(
+        &app,
+        "",
+        &token_auth(&project, json!({"domain": {"name": "Default"}})),
+    )
+    .await;
+    assert_eq!(token["domain"]["id"], "default");
+    let (_, token) = issue(
+        &app,
+        "",
+        &token_auth(&domain, json!({"project": {"id": PROJECT}})),
+    )
+    .await;
+    assert_eq!(token["project"]["id"], PROJECT);
+    assert_eq!(token["methods"], json!(["token", "password"]));
+    // No scope: the old scope is not kept (the user's default project,
+    // else unscoped).
+    let (demo_project, _) = issue(&app, "", &admin(project_by_name("demo"))).await;
+    let (_, token) = issue(&app, "", &token_auth(&demo_project, Value::Null)).await;
+    assert_eq!(token["project"]["id"], ADMIN_PROJECT);
+    let (_, token) = issue(&app, "", &token_auth(&domain, json!("unscoped"))).await;
+    assert!(token.get("domain").is_none() && token.get("roles").is_none());
+    // No role on the target: 401.
+    let demo = unscoped(&app, "demo").await;
+    let reply = app
+        .post(TOKENS, &token_auth(&demo, project_by_name("admin")))
+        .await;
+    assert_identity_unauthorized(&reply);
+    let reply = app
+        .post(
+            TOKENS,
+            &token_auth(&demo, json!({"domain": {"id": "default"}})),
+        )
+        .await;
+    assert_identity_unauthorized(&reply);
+}
+
+#[test]
+fn assignments_name_one_target() {
+    let mut config = porthole::config::default_identity();
+    config.assignments[0].domain = Some("Default".into());
+    let err = porthole::auth::BuiltinKeystone::from_config(&config)
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("exactly one of project, domain, system"),
+        "{err}"
+    );
+    let mut config = porthole::config::default_identity();
+    config.assignments[1].system = Some("some".into());
+    let err = porthole::auth::BuiltinKeystone::from_config(&config)
+        .err()
+        .unwrap();
+    assert!(err.contains("system must be \"all\""), "{err}");
 }
