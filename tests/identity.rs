@@ -1174,3 +1174,135 @@ fn assignments_name_one_target() {
         .unwrap();
     assert!(err.contains("system must be \"all\""), "{err}");
 }
+
+#[tokio::test]
+async fn identity_answers_carry_keystones_headers_and_pages() {
+    let app = app().await;
+    let demo = token(&app, "demo", "demo").await;
+    // Every answer: Vary and a request id of its own (not the caller's).
+    for reply in [
+        app.get("/identity/v3").await,
+        app.send(
+            "GET",
+            "/identity/v3",
+            &[(
+                "X-OpenStack-Request-Id",
+                "req-11111111-2222-3333-4444-555555555555",
+            )],
+            None,
+        )
+        .await,
+        on_token(&app, "GET", "", &demo, Some(&demo)).await,
+        on_token(&app, "GET", "", "bad", Some(&demo)).await,
+        app.send("PUT", TOKENS, &[], None).await,
+    ] {
+        assert_eq!(reply.header("vary"), Some("X-Auth-Token"));
+        let id = reply.header("x-openstack-request-id").unwrap();
+        assert!(
+            id.starts_with("req-") && id.len() == 40 && !id.contains("1111"),
+            "{id}"
+        );
+    }
+    // Versions: 300 with Location, Keystone's date.
+    let reply = app.get("/identity").await;
+    assert_eq!(reply.status, 300);
+    assert_eq!(
+        reply.header("location"),
+        Some("http://porthole.test/identity/v3/")
+    );
+    assert_eq!(
+        reply.json()["versions"]["values"][0]["updated"],
+        "2020-04-07T00:00:00Z"
+    );
+    // 405 with Allow before authentication; OPTIONS answered.
+    for method in ["PUT", "PATCH"] {
+        let reply = app.send(method, TOKENS, &[], None).await;
+        assert_eq!(reply.status, 405);
+        assert_eq!(
+            reply.header("allow"),
+            Some("DELETE, GET, HEAD, OPTIONS, POST")
+        );
+        assert_eq!(
+            reply.text(),
+            "{\"message\": \"The method is not allowed for the requested URL.\"}\n"
+        );
+    }
+    let reply = app.send("OPTIONS", TOKENS, &[], None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("allow"),
+        Some("DELETE, GET, HEAD, OPTIONS, POST")
+    );
+    let reply = app.send("POST", "/identity/", &[], None).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, OPTIONS"));
+    // Unknown paths: Flask's 404 page, not Nova's version choices.
+    let reply = app.get("/identity/v3/nope").await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    // The catalog of the token's project.
+    let reply = as_token(&app, "GET", "/identity/v3/auth/catalog", &demo, None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json()["links"]["self"],
+        "http://porthole.test/identity/v3/auth/catalog"
+    );
+    assert_eq!(
+        reply.json()["catalog"][1]["endpoints"][0]["url"],
+        format!("http://porthole.test/v2.1/{PROJECT}")
+    );
+    let unscoped = unscoped(&app, "demo").await;
+    let reply = as_token(&app, "GET", "/identity/v3/auth/catalog", &unscoped, None).await;
+    assert_identity_error(
+        &reply,
+        403,
+        "You are not authorized to perform the requested action.",
+    );
+    assert_identity_unauthorized(&app.get("/identity/v3/auth/catalog").await);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_keystones_400s() {
+    let app = app().await;
+    let tail = "The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.";
+    let send = |body: &'static str, content_type: &'static str| {
+        let app = &app;
+        async move {
+            let headers: Vec<(&str, &str)> = if content_type.is_empty() {
+                vec![]
+            } else {
+                vec![("Content-Type", content_type)]
+            };
+            app.send("POST", TOKENS, &headers, Some(body)).await
+        }
+    };
+    let cases = [
+        ("{", "application/json", "Expecting to find valid JSON in request body."),
+        ("[]", "application/json", "Expecting to find valid JSON in request body."),
+        ("{}", "application/json", "Expecting to find auth in request body."),
+        ("{\"auth\": {}}", "text/plain", "Expecting to find application/json in Content-Type header."),
+        ("{\"auth\": {\"identity\": {\"methods\": [\"password\"]}}}", "application/json", "Expecting to find password in identity."),
+        ("{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {}}}}", "application/json", "Expecting to find user in None."),
+        ("{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"demo\", \"password\": \"x\"}}}}}", "", "Expecting to find domain in user."),
+        ("{\"auth\": {\"identity\": {\"methods\": []}, \"scope\": {\"project\": {\"id\": \"x\"}, \"domain\": {\"id\": \"default\"}}}}", "application/json", "Expecting to find system, project, domain, OS-TRUST:trust or unscoped in scope."),
+        ("{\"auth\": {\"identity\": {\"methods\": []}, \"scope\": {\"project\": {\"name\": \"demo\"}}}}", "application/json", "Expecting to find domain in project."),
+    ];
+    for (body, content_type, message) in cases {
+        let reply = send(body, content_type).await;
+        assert_identity_error(&reply, 400, &format!("{message} {tail}"));
+        assert!(reply.text().ends_with("}}\n"));
+    }
+    let reply = send(
+        "{\"auth\": {\"identity\": {\"methods\": []}, \"scope\": {\"domain\": {}}}}",
+        "application/json",
+    )
+    .await;
+    assert_identity_error(
+        &reply,
+        400,
+        "Invalid input for field scope/domain: id or name must be present.",
+    );
+}

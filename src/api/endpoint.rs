@@ -117,6 +117,7 @@ endpoints! {
     ValidateToken: GET ["/identity/v3/auth/tokens"] Identity "identity" => identity::validate_token;
     CheckToken: HEAD ["/identity/v3/auth/tokens"] Identity "identity" => identity::validate_token;
     RevokeToken: DELETE ["/identity/v3/auth/tokens"] Identity "identity" => identity::revoke_token;
+    AuthCatalog: GET ["/identity/v3/auth/catalog"] Identity "identity" => identity::auth_catalog;
     // --- control plane
     Reset: POST ["/_porthole/reset"] Control "control" => control::reset;
     Seed: POST ["/_porthole/seed"] Control "control" => control::seed;

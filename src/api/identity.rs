@@ -357,6 +357,7 @@ pub async fn unrouted(request: Request) -> Response {
             ("GET, HEAD, OPTIONS", false)
         }
         "/identity/v3/auth/tokens" => ("DELETE, GET, HEAD, OPTIONS, POST", true),
+        "/identity/v3/auth/catalog" => ("GET, HEAD, OPTIONS", true),
         _ => {
             let page = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n";
             let response =
@@ -1033,6 +1034,59 @@ pub async fn revoke_token(
         Ok(false) => forbidden(TokenAction::Revoke.name()),
         Err(error) => store_failure(error),
     }
+}
+
+/// `GET /identity/v3/auth/catalog`.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogResponse {
+    pub catalog: Vec<CatalogService>,
+    pub links: CatalogLinks,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CatalogLinks {
+    #[serde(rename = "self")]
+    pub self_link: String,
+}
+
+/// `GET /identity/v3/auth/catalog`: the catalog of the caller's project.
+///
+/// The service catalog of the `X-Auth-Token`'s project (builtin auth mode
+/// only); a token without a project has none (403).
+#[utoipa::path(
+    get,
+    path = "/identity/v3/auth/catalog",
+    tag = "identity",
+    responses(
+        (status = 200, description = "The catalog.", body = CatalogResponse),
+        (status = 401, description = "`X-Auth-Token` missing or invalid.", body = KeystoneError),
+        (status = 403, description = "The token is not scoped to a project.", body = KeystoneError),
+    ),
+    security(("X-Auth-Token" = [])),
+)]
+pub async fn auth_catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let identity = identity_of(&state);
+    let caller = header_str(&headers, "x-auth-token").unwrap_or("");
+    let Lookup::Valid(caller) = identity.lookup(&state.cloud, caller, 0).await else {
+        return unauthorized(&state, &headers);
+    };
+    let Some(project) = caller.project_id.as_deref() else {
+        return identity_error(
+            StatusCode::FORBIDDEN,
+            "You are not authorized to perform the requested action.",
+        );
+    };
+    let base = public_base(identity, &headers);
+    let body = CatalogResponse {
+        catalog: catalog(identity, &base, Some(project)),
+        links: CatalogLinks {
+            self_link: format!("{base}/identity/v3/auth/catalog"),
+        },
+    };
+    // flask-restful's JSON: Python's separators and a trailing newline.
+    let mut bytes = super::response::to_json(&body);
+    bytes.push(b'\n');
+    with_content_type(StatusCode::OK, bytes, "application/json")
 }
 
 /// Keystone's timestamps: `2026-11-28T04:10:00.000000Z`.
