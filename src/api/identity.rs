@@ -317,18 +317,26 @@ fn with_www_authenticate(
 /// GET, its `Content-Length` included, and no body.
 pub async fn identity_envelope(request: Request, next: Next) -> Response {
     let method = request.method().clone();
+    let id = request_id(&request);
     let response = next.run(request).await;
-    finish(&method, response).await
+    finish(&method, id, response).await
 }
 
-async fn finish(method: &Method, mut response: Response) -> Response {
+/// The request's id (the one its log lines carry), or a new one.
+fn request_id(request: &Request) -> HeaderValue {
+    request
+        .extensions()
+        .get::<super::extract::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4())).expect("ascii")
+        })
+}
+
+async fn finish(method: &Method, id: HeaderValue, mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::VARY, HeaderValue::from_static("X-Auth-Token"));
-    let id = format!("req-{}", uuid::Uuid::new_v4());
-    headers.insert(
-        REQUEST_ID.clone(),
-        HeaderValue::from_str(&id).expect("ascii"),
-    );
+    headers.insert(REQUEST_ID.clone(), id);
     if method == Method::HEAD {
         let (mut parts, body) = response.into_parts();
         let length = axum::body::to_bytes(body, usize::MAX)
@@ -351,6 +359,7 @@ pub fn is_identity_path(path: &str) -> bool {
 /// `Allow`; `OPTIONS` answered) on a known path, its 404 page elsewhere.
 pub async fn unrouted(request: Request) -> Response {
     let method = request.method().clone();
+    let id = request_id(&request);
     let path = request.uri().path();
     let (allow, restful) = match path {
         "/identity" | "/identity/" | "/identity/v3" | "/identity/v3/" => {
@@ -362,7 +371,7 @@ pub async fn unrouted(request: Request) -> Response {
             let page = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n";
             let response =
                 with_content_type(StatusCode::NOT_FOUND, page, "text/html; charset=utf-8");
-            return finish(&method, response).await;
+            return finish(&method, id, response).await;
         }
     };
     let mut response = if method == Method::OPTIONS {
@@ -384,7 +393,7 @@ pub async fn unrouted(request: Request) -> Response {
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
-    finish(&method, response).await
+    finish(&method, id, response).await
 }
 
 // --- handlers

@@ -125,7 +125,12 @@ pub async fn request_id_and_log(
         request.extensions_mut().insert(id.clone());
         id
     } else {
-        RequestId::generate(&IdSource::random())
+        let id = RequestId::generate(&IdSource::random());
+        if identity::is_identity_path(uri.path()) {
+            // Keystone's answers carry it too (the identity envelope).
+            request.extensions_mut().insert(id.clone());
+        }
+        id
     };
     // Every line logged while handling the request carries its id.
     let span = tracing::info_span!("request", request_id = %request_id.as_str());
