@@ -298,11 +298,40 @@ async fn an_unscoped_token_acts_in_no_project() {
     let token = reply.json()["token"].clone();
     assert!(token.get("project").is_none() && token.get("catalog").is_none());
     let id = reply.header("x-subject-token").unwrap().to_owned();
-    for uri in [
-        interfaces(SERVER),
-        format!("/v2.1/servers/{SERVER}/os-interface"),
+    // Nova's context.project_id is None: a URL naming a project does not
+    // match it (nova/api/openstack/wsgi.py), and no server is its.
+    let reply = as_token(&app, "GET", &interfaces(SERVER), &id, None).await;
+    reply.assert_fault(
+        400,
+        "badRequest",
+        &format!("Malformed request URL: URL's project_id '{PROJECT}' doesn't match Context's project_id 'None'"),
+    );
+    let uri = format!("/v2.1/servers/{SERVER}/os-interface");
+    assert_eq!(as_token(&app, "GET", &uri, &id, None).await.status, 404);
+}
+
+#[tokio::test]
+async fn system_and_domain_tokens_are_refused_by_novas_policy() {
+    let app = app().await;
+    let uri = format!("/v2.1/servers/{SERVER}/os-interface");
+    for scope in [
+        json!({"system": {"all": true}}),
+        json!({"domain": {"id": "default"}}),
     ] {
-        assert_eq!(as_token(&app, "GET", &uri, &id, None).await.status, 404);
+        let reply = app
+            .post(TOKENS, &password_auth("admin", "porthole-admin", scope))
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let id = reply.header("x-subject-token").unwrap().to_owned();
+        // An admin by its roles sees the server, but oslo.policy refuses
+        // the token's scope for Nova's project-scoped rules.
+        as_token(&app, "GET", &uri, &id, None).await.assert_fault(
+            403,
+            "forbidden",
+            "Policy doesn't allow os_compute_api:os-attach-interfaces:list to be performed.",
+        );
+        let reply = as_token(&app, "GET", &interfaces(SERVER), &id, None).await;
+        assert_eq!(reply.status, 400, "{}", reply.text());
     }
 }
 
