@@ -53,6 +53,16 @@ user = "admin"
 domain = "Default"
 roles = ["admin"]
 
+[[identity.users]]
+id = "30000000000000000000000000000007"
+name = "auditor"
+password = "porthole-auditor"
+
+[[identity.assignments]]
+user = "auditor"
+system = "all"
+roles = ["reader"]
+
 [[identity.static_tokens]]
 token = "{STATIC_DEMO}"
 user = "demo"
@@ -1333,5 +1343,63 @@ async fn malformed_requests_get_keystones_400s() {
         &reply,
         400,
         "Invalid input for field scope/domain: id or name must be present.",
+    );
+}
+
+#[tokio::test]
+async fn a_system_reader_may_validate_and_check_not_revoke() {
+    let app = app().await;
+    let demo = token(&app, "demo", "demo").await;
+    let reply = app
+        .post(
+            TOKENS,
+            &password_auth(
+                "auditor",
+                "porthole-auditor",
+                json!({"system": {"all": true}}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let auditor = reply.header("x-subject-token").unwrap().to_owned();
+    assert_eq!(
+        on_token(&app, "GET", "", &auditor, Some(&demo))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        on_token(&app, "HEAD", "", &auditor, Some(&demo))
+            .await
+            .status,
+        200
+    );
+    let reply = on_token(&app, "DELETE", "", &auditor, Some(&demo)).await;
+    assert_identity_error(&reply, 403, &format!("{FORBIDDEN}identity:revoke_token."));
+    // A reader of a project is no system reader.
+    let viewer = token(&app, "viewer", "demo").await;
+    assert_eq!(
+        on_token(&app, "HEAD", "", &viewer, Some(&demo))
+            .await
+            .status,
+        403
+    );
+    // A domain admin may revoke.
+    let reply = app
+        .post(
+            TOKENS,
+            &password_auth(
+                "admin",
+                "porthole-admin",
+                json!({"domain": {"id": "default"}}),
+            ),
+        )
+        .await;
+    let domain_admin = reply.header("x-subject-token").unwrap().to_owned();
+    assert_eq!(
+        on_token(&app, "DELETE", "", &domain_admin, Some(&demo))
+            .await
+            .status,
+        204
     );
 }
