@@ -64,13 +64,15 @@ ORACLE_SCRIPT = os.path.normpath(os.path.join(
 # The README's table of deliberate differences lists the same.
 _METHODS = ('porthole verifies only password and token: its 401 lists those, '
             'not the methods Keystone has plugins for')
-_MASKED = ('a password is never repeated: porthole writes \'***\' where '
-           'jsonschema\'s message shows the password Keystone received')
+_MASKED = ('a password or token is never repeated: porthole writes \'***\' '
+           'where jsonschema\'s message shows the password (or the token '
+           'method\'s token id) Keystone received')
 EXPECTED_DIFFERENCES = {
     'F18-unknown-method': ('methods', _METHODS, ('body .error.identity.methods',)),
     'F20-password-and-unknown': ('methods', _METHODS, ('body .error.identity.methods',)),
     'F20b-password-and-totp': ('methods', _METHODS, ('body .error.identity.methods',)),
     'F29-password-not-string': ('masked', _MASKED, ('body .error.message',)),
+    'T16-token-id-not-string': ('masked', _MASKED, ('body .error.message',)),
     'M06-identity-no-methods': ('masked', _MASKED, (
         'body .error.message', 'body echoes a token or password: True vs False')),
 }

@@ -109,7 +109,7 @@ fn first_error<'a>(
                     let names: Vec<String> = types.iter().map(|t| py_str(t)).collect();
                     let message = format!(
                         "{} is not of type {}",
-                        repr(instance, path.last()),
+                        repr(instance, Where::of(path)),
                         names.join(", ")
                     );
                     return here(message, "type", schema_path, path);
@@ -120,8 +120,8 @@ fn first_error<'a>(
                 if !options.contains(instance) {
                     let message = format!(
                         "{} is not one of {}",
-                        repr(instance, path.last()),
-                        repr(value, None)
+                        repr(instance, Where::of(path)),
+                        repr(value, Where::default())
                     );
                     return here(message, "enum", schema_path, path);
                 }
@@ -209,9 +209,9 @@ pub fn validate(auth: &Value) -> Result<(), String> {
         error.message,
         py_str(error.keyword),
         index("schema", schema_steps),
-        indent(&pformat(error.schema, None)),
+        indent(&pformat(error.schema, Where::default())),
         index("instance", &error.path),
-        indent(&pformat(error.instance, error.path.last())),
+        indent(&pformat(error.instance, Where::of(&error.path))),
     );
     if error.path.is_empty() {
         return Err(text);
@@ -234,9 +234,39 @@ fn indent(text: &str) -> String {
     text.replace('\n', "\n    ")
 }
 
-/// Whether a value is a password (a scalar under the key `password`).
-fn secret(value: &Value, key: Option<&Step>) -> bool {
-    matches!(key, Some(Step::Key(k)) if k == "password") && !value.is_object()
+/// Where a value sits: its member name and its parent's (for masking).
+#[derive(Debug, Clone, Copy, Default)]
+struct Where<'a> {
+    parent: Option<&'a str>,
+    key: Option<&'a str>,
+}
+
+impl<'a> Where<'a> {
+    fn of(path: &'a [Step]) -> Self {
+        let name = |step: Option<&'a Step>| match step {
+            Some(Step::Key(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        let n = path.len();
+        Where {
+            parent: name(n.checked_sub(2).and_then(|i| path.get(i))),
+            key: name(path.last()),
+        }
+    }
+
+    fn child(self, key: Option<&'a str>) -> Self {
+        Where {
+            parent: self.key,
+            key,
+        }
+    }
+}
+
+/// Whether a value is a secret: a password (a scalar under `password`) or
+/// the token method's token (`token.id`).
+fn secret(value: &Value, at: Where<'_>) -> bool {
+    !value.is_object()
+        && (at.key == Some("password") || at.key == Some("id") && at.parent == Some("token"))
 }
 
 /// Python's `repr` of a string.
@@ -268,9 +298,9 @@ fn py_str(s: &str) -> String {
     out
 }
 
-/// Python's `repr` of a JSON value (`key`: the member it is, for masking).
-fn repr(value: &Value, key: Option<&Step>) -> String {
-    if secret(value, key) {
+/// Python's `repr` of a JSON value (`at`: where it is, for masking).
+fn repr(value: &Value, at: Where<'_>) -> String {
+    if secret(value, at) {
         return "'***'".to_owned();
     }
     match value {
@@ -280,13 +310,13 @@ fn repr(value: &Value, key: Option<&Step>) -> String {
         Value::Number(n) => py_number(n),
         Value::String(s) => py_str(s),
         Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(|v| repr(v, None)).collect();
+            let items: Vec<String> = items.iter().map(|v| repr(v, at.child(None))).collect();
             format!("[{}]", items.join(", "))
         }
         Value::Object(map) => {
             let items: Vec<String> = map
                 .iter()
-                .map(|(k, v)| format!("{}: {}", py_str(k), repr(v, Some(&Step::Key(k.clone())))))
+                .map(|(k, v)| format!("{}: {}", py_str(k), repr(v, at.child(Some(k)))))
                 .collect();
             format!("{{{}}}", items.join(", "))
         }
@@ -306,24 +336,18 @@ fn py_number(n: &serde_json::Number) -> String {
 const WIDTH: usize = 72;
 
 /// `pprint.pformat(value, width=72, sort_dicts=False)`.
-fn pformat(value: &Value, key: Option<&Step>) -> String {
+fn pformat(value: &Value, at: Where<'_>) -> String {
     let mut out = String::new();
-    format_value(value, key, &mut out, 0, 0);
+    format_value(value, at, &mut out, 0, 0);
     out
 }
 
-fn format_value(
-    value: &Value,
-    key: Option<&Step>,
-    out: &mut String,
-    indent: usize,
-    allowance: usize,
-) {
-    let rep = repr(value, key);
+fn format_value(value: &Value, at: Where<'_>, out: &mut String, indent: usize, allowance: usize) {
+    let rep = repr(value, at);
     let max_width = WIDTH.saturating_sub(indent + allowance);
     let fits = rep.chars().count() <= max_width;
     match value {
-        Value::Object(map) if !fits && !map.is_empty() && !secret(value, key) => {
+        Value::Object(map) if !fits && !map.is_empty() => {
             out.push('{');
             let indent = indent + 1;
             let last = map.len() - 1;
@@ -334,7 +358,7 @@ fn format_value(
                 let allowance = if i == last { allowance + 1 } else { 1 };
                 format_value(
                     v,
-                    Some(&Step::Key(k.clone())),
+                    at.child(Some(k)),
                     out,
                     indent + krep.chars().count() + 2,
                     allowance,
@@ -356,7 +380,7 @@ fn format_value(
                     out.push_str(&" ".repeat(indent));
                 }
                 let allowance = if i == last { allowance + 1 } else { 1 };
-                format_value(item, None, out, indent, allowance);
+                format_value(item, at.child(None), out, indent, allowance);
             }
             out.push(']');
         }
@@ -405,5 +429,18 @@ mod tests {
         let err = validate(&auth).unwrap_err();
         assert!(!err.contains("987654"), "{err}");
         assert!(err.starts_with("Invalid input for field 'identity/password/user/password': '***' is not of type 'string'"), "{err}");
+        // Nor is the token method's token.
+        let auth = json!({"identity": {"token": {"id": "gAAAAAsecret-token"}}});
+        let err = validate(&auth).unwrap_err();
+        assert!(!err.contains("secret-token"), "{err}");
+        assert!(err.contains("{'token': {'id': '***'}}"), "{err}");
+        let auth = json!({"identity": {"methods": ["token"], "token": {"id": 1234567}}});
+        let err = validate(&auth).unwrap_err();
+        assert!(
+            err.starts_with(
+                "Invalid input for field 'identity/token/id': '***' is not of type 'string'"
+            ),
+            "{err}"
+        );
     }
 }
