@@ -103,7 +103,7 @@ pub struct IdentityConfig {
     pub projects: Vec<ProjectConfig>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
-    /// Role assignments: a user's roles on a project.
+    /// Role assignments: a user's roles on a project, a domain or the system.
     #[serde(default)]
     pub assignments: Vec<AssignmentConfig>,
     /// Fixed tokens that never expire (for curl and CI).
@@ -144,8 +144,12 @@ pub struct UserConfig {
 pub struct AssignmentConfig {
     /// User id or name.
     pub user: String,
-    /// Project id or name.
-    pub project: String,
+    /// Project id or name (exactly one of `project`, `domain`, `system`).
+    pub project: Option<String>,
+    /// Domain id or name: the roles of a domain-scoped token.
+    pub domain: Option<String>,
+    /// `"all"`: the roles of a system-scoped token.
+    pub system: Option<String>,
     pub roles: Vec<String>,
 }
 

@@ -63,6 +63,8 @@ async fn identity_session(app: &TestApp) -> (Vec<String>, String) {
     assert_eq!(issued.status, 201, "{}", issued.text());
     let token = issued.header("x-subject-token").unwrap().to_owned();
     assert_eq!(issued.json()["token"]["project"]["id"], PROJECT);
+    // Keystone's answers carry their request id too (checked after Nova's).
+    let mut identity_ids = vec![issued.request_id()];
 
     let listed = app
         .send(
@@ -93,6 +95,7 @@ async fn identity_session(app: &TestApp) -> (Vec<String>, String) {
         .send("GET", "/identity/v3/auth/tokens", &headers, None)
         .await;
     assert_eq!(validated.status, 200, "{}", validated.text());
+    identity_ids.push(validated.request_id());
     let revoked = app
         .send("DELETE", "/identity/v3/auth/tokens", &headers, None)
         .await;
@@ -115,6 +118,8 @@ async fn identity_session(app: &TestApp) -> (Vec<String>, String) {
         )
         .await;
     assert_eq!(failed.status, 401, "{}", failed.text());
+    identity_ids.push(failed.request_id());
+    ids.extend(identity_ids);
     (ids, token)
 }
 

@@ -128,10 +128,12 @@ fn concrete(template: &str) -> String {
 
 /// The router's own 404 (a WebOb page, never JSON), as opposed to a handler's.
 fn unrouted(reply: &Reply) -> bool {
+    // Nova's router 404 (a WebOb page), or Keystone's 405 (Flask).
     reply.status == StatusCode::NOT_FOUND
         && !reply
             .header("content-type")
             .is_some_and(|t| t.starts_with("application/json"))
+        || reply.status == StatusCode::METHOD_NOT_ALLOWED
 }
 
 #[tokio::test]

@@ -240,3 +240,35 @@ async fn sqlite_is_not_ready_between_a_failed_commit_and_the_reload() {
     );
     store.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn tokens_stored_before_scopes_and_chains_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("porthole.sqlite3");
+    {
+        // A database as porthole left it before migration 003.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(include_str!("../migrations/sqlite/001_initial.sql"))
+            .unwrap();
+        connection
+            .execute_batch(include_str!("../migrations/sqlite/002_tokens.sql"))
+            .unwrap();
+        connection.pragma_update(None, "user_version", 2).unwrap();
+        connection
+            .execute(
+                "INSERT INTO tokens (id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id)
+                 VALUES ('old-token', 'u1', 'p1', '[\"member\"]', '[\"password\"]', 1, 4102444800000000, 'a1')",
+                [],
+            )
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let world = store.load().await.unwrap();
+    let token = world.token("old-token").expect("the old token");
+    assert_eq!(token.project_id.as_deref(), Some("p1"));
+    assert_eq!(token.domain_id, None);
+    assert!(!token.system && !token.revoked);
+    assert_eq!(token.audit_ids(), ["a1"]);
+    assert!(token.valid_at(2));
+}

@@ -111,12 +111,13 @@ endpoints! {
     ListInstanceActions: GET ["/v2.1/{project_id}/servers/{server_id}/os-instance-actions"] Compute "instance_actions" => instance_actions::list_instance_actions;
     ShowInstanceAction: GET ["/v2.1/{project_id}/servers/{server_id}/os-instance-actions/{request_id}"] Compute "instance_actions" => instance_actions::show_instance_action;
     // --- identity (builtin Keystone v3)
-    IdentityVersions: ANY ["/identity", "/identity/"] Identity "identity" => identity::identity_versions;
+    IdentityVersions: GET ["/identity", "/identity/"] Identity "identity" => identity::identity_versions;
     IdentityV3: GET ["/identity/v3", "/identity/v3/"] Identity "identity" => identity::identity_v3;
     IssueToken: POST ["/identity/v3/auth/tokens"] Identity "identity" => identity::issue_token;
     ValidateToken: GET ["/identity/v3/auth/tokens"] Identity "identity" => identity::validate_token;
     CheckToken: HEAD ["/identity/v3/auth/tokens"] Identity "identity" => identity::validate_token;
     RevokeToken: DELETE ["/identity/v3/auth/tokens"] Identity "identity" => identity::revoke_token;
+    AuthCatalog: GET ["/identity/v3/auth/catalog"] Identity "identity" => identity::auth_catalog;
     // --- control plane
     Reset: POST ["/_porthole/reset"] Control "control" => control::reset;
     Seed: POST ["/_porthole/seed"] Control "control" => control::seed;
@@ -148,7 +149,10 @@ impl Pipeline {
     /// The pipeline's layers around a handler.
     fn wrap(self, handler: MethodRouter<AppState>, state: &AppState) -> MethodRouter<AppState> {
         match self {
-            Pipeline::Bare | Pipeline::Identity => handler,
+            Pipeline::Bare => handler,
+            Pipeline::Identity => {
+                handler.layer(axum::middleware::from_fn(identity::identity_envelope))
+            }
             Pipeline::Compute | Pipeline::ComputePublic => handler
                 .layer(from_fn_with_state(state.clone(), inject_faults))
                 .layer(from_fn_with_state(state.clone(), compute_api)),

@@ -9,6 +9,7 @@ use axum::response::Response;
 use serde::de::DeserializeOwned;
 
 use super::fault::{not_found_page, webob_error_page};
+use crate::auth::TokenProject;
 use crate::domain::ids::IdSource;
 use crate::domain::{ApiVersion, Caller};
 use crate::error::Fault;
@@ -40,19 +41,22 @@ pub struct ApiContext {
     pub version: ApiVersion,
     pub caller: Caller,
     /// The project the token is scoped to, if any (checked against the URL's).
-    pub token_project: Option<String>,
+    pub token_project: TokenProject,
 }
 
 impl ApiContext {
     /// Nova's `Malformed request URL` check of the URL project against the token's.
     pub fn check_url_project(&self, url_project: Option<&str>) -> Result<(), Fault> {
-        match (url_project, &self.token_project) {
-            (Some(url), Some(token)) if url != token => Err(Fault::ProjectMismatch {
-                url: url.to_owned(),
-                context: token.clone(),
-            }),
-            _ => Ok(()),
-        }
+        let context = match (url_project, &self.token_project) {
+            (Some(url), TokenProject::Project(token)) if url != token => token.as_str(),
+            // Python's str(None).
+            (Some(_), TokenProject::NoProject) => "None",
+            _ => return Ok(()),
+        };
+        Err(Fault::ProjectMismatch {
+            url: url_project.unwrap_or_default().to_owned(),
+            context: context.to_owned(),
+        })
     }
 }
 

@@ -1,25 +1,40 @@
 //! The builtin Keystone v3 API (`/identity`): version documents and
-//! `/v3/auth/tokens` (issue, validate, check, revoke), with its wire types.
-//! Keystone's errors are `{"error": {"code", "title", "message"}}`, not Nova
-//! faults. Served in auth mode `builtin` only.
+//! `/v3/auth/tokens` (issue, validate, check, revoke), with its wire types,
+//! answering as Keystone 30 does: its order of checks, its token policy
+//! (`identity:validate_token`, `check_token`, `revoke_token`), audit chains,
+//! scopes, messages and headers. Keystone's errors are
+//! `{"error": {"code", "message", "title"}}`, not Nova faults. Served in
+//! auth mode `builtin` only.
 
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+// Keystone checks in a fixed order and answers the first failure: the
+// helpers here return that answer, a `Response`, as their error.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::fault::{keystone_error, refusal_response, KeystoneError};
-use super::response::{base_url, format_time, json_response, Link, MediaType};
+use super::fault::KeystoneError;
+use super::response::{base_url, format_time, json_response, with_content_type, Link, MediaType};
 use crate::app::AppState;
-use crate::auth::{BuiltinKeystone, Refusal};
-use crate::domain::directory::{derived_id, AuthError, NamedRef, Token};
+use crate::auth::builtin::Lookup;
+use crate::auth::BuiltinKeystone;
+use crate::domain::directory::{derived_id, NewToken, Scope, Token};
 
 static SUBJECT_TOKEN: HeaderName = HeaderName::from_static("x-subject-token");
-const IDENTITY_UPDATED: &str = "2024-04-03T00:00:00Z";
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
+const IDENTITY_UPDATED: &str = "2020-04-07T00:00:00Z";
 const IDENTITY_VERSION: &str = "v3.14";
+/// The authentication methods porthole verifies (Keystone's order of
+/// `[auth] methods`, which also orders a token's `methods`).
+const METHODS: [&str; 2] = ["password", "token"];
 
 // --- wire types
 
@@ -59,13 +74,15 @@ pub struct TokenRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct TokenAuth {
     pub identity: AuthIdentity,
-    /// A project scope; without it, the user's default project if any.
+    /// One of project, domain, system, or `"unscoped"`; without it, the
+    /// user's default project if any, else unscoped.
     pub scope: Option<AuthScope>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct AuthIdentity {
-    /// `password` or `token`.
+    /// `password` and/or `token`; every one listed must succeed, for the
+    /// same user.
     #[schema(example = json!(["password"]))]
     pub methods: Vec<String>,
     pub password: Option<PasswordMethod>,
@@ -92,9 +109,17 @@ pub struct TokenMethod {
     pub id: String,
 }
 
+/// Exactly one of `project`, `domain`, `system`, `unscoped` (or the string `"unscoped"`).
 #[derive(Deserialize, ToSchema)]
 pub struct AuthScope {
-    pub project: NamedScope,
+    pub project: Option<NamedScope>,
+    pub domain: Option<IdOrName>,
+    pub system: Option<SystemScope>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct SystemScope {
+    pub all: bool,
 }
 
 /// A project by id, or by name and domain.
@@ -143,9 +168,9 @@ pub struct CatalogEndpoint {
     pub id: String,
     /// `public`, `internal` or `admin`.
     pub interface: String,
-    pub region: String,
     pub region_id: String,
     pub url: String,
+    pub region: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -158,8 +183,9 @@ pub struct CatalogService {
     pub name: String,
 }
 
-/// A token. `project`, `is_domain`, `roles` and `catalog` only when scoped
-/// to a project (`catalog` not with `?nocatalog`).
+/// A token. Unscoped: no `roles`, no `catalog`; scoped to a project:
+/// `project`, `is_domain`; to a domain: `domain`; to the system: `system`
+/// (`catalog` not with `?nocatalog`).
 #[derive(Serialize, ToSchema)]
 pub struct TokenBody {
     pub methods: Vec<String>,
@@ -177,10 +203,197 @@ pub struct TokenBody {
     pub is_domain: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
+    pub domain: Option<IdName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub roles: Option<Vec<IdName>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
+    pub system: Option<SystemScope>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub catalog: Option<Vec<CatalogService>>,
+}
+
+// --- the envelope of every identity answer
+
+/// Keystone's error body as Flask's `jsonify` writes it: compact, keys
+/// sorted, a trailing newline.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<MethodList>,
+    message: &'a str,
+    title: &'a str,
+}
+
+#[derive(Serialize)]
+struct MethodList {
+    methods: Vec<&'static str>,
+}
+
+fn error_response(status: StatusCode, message: &str, identity: Option<MethodList>) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: status.as_u16(),
+            identity,
+            message,
+            title: status.canonical_reason().unwrap_or("Error"),
+        },
+    };
+    let mut bytes = serde_json::to_vec(&body).expect("serializable");
+    bytes.push(b'\n');
+    with_content_type(status, bytes, "application/json")
+}
+
+/// A Keystone error (not a 401: see [`unauthorized`]).
+pub fn identity_error(status: StatusCode, message: &str) -> Response {
+    error_response(status, message, None)
+}
+
+/// `ValidationError`'s message: `Expecting to find <attribute> in <target>. …`.
+fn expecting(attribute: &str, target: &str) -> Response {
+    identity_error(
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "Expecting to find {attribute} in {target}. The server could not comply with the \
+             request since it is either malformed or otherwise incorrect. The client is assumed \
+             to be in error."
+        ),
+    )
+}
+
+fn bad_request(message: &str) -> Response {
+    identity_error(StatusCode::BAD_REQUEST, message)
+}
+
+fn not_found(message: &str) -> Response {
+    identity_error(StatusCode::NOT_FOUND, message)
+}
+
+/// `ForbiddenAction`.
+fn forbidden(action: &str) -> Response {
+    identity_error(
+        StatusCode::FORBIDDEN,
+        &format!("You are not authorized to perform the requested action: {action}."),
+    )
+}
+
+/// Keystone's 401 (its message never says why), pointing at its own v3 URL.
+fn unauthorized(state: &AppState, headers: &HeaderMap) -> Response {
+    with_www_authenticate(
+        state,
+        headers,
+        error_response(
+            StatusCode::UNAUTHORIZED,
+            "The request you have made requires authentication.",
+            None,
+        ),
+    )
+}
+
+fn with_www_authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut response: Response,
+) -> Response {
+    let uri = format!("{}/v3", state.identity_url(headers));
+    if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{uri}\"")) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// What Keystone adds to every answer: `Vary: X-Auth-Token` and a request
+/// id (an inbound one is not echoed); a HEAD answer has the headers of the
+/// GET, its `Content-Length` included, and no body.
+pub async fn identity_envelope(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let id = request_id(&request);
+    let response = next.run(request).await;
+    finish(&method, id, response).await
+}
+
+/// The request's id (the one its log lines carry), or a new one.
+fn request_id(request: &Request) -> HeaderValue {
+    request
+        .extensions()
+        .get::<super::extract::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4())).expect("ascii")
+        })
+}
+
+async fn finish(method: &Method, id: HeaderValue, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("X-Auth-Token"));
+    headers.insert(REQUEST_ID.clone(), id);
+    if method == Method::HEAD {
+        let (mut parts, body) = response.into_parts();
+        let length = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_or(0, |b| b.len());
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        return Response::from_parts(parts, Body::empty());
+    }
+    response
+}
+
+/// Whether `path` is the builtin Keystone's.
+pub fn is_identity_path(path: &str) -> bool {
+    path == "/identity" || path.starts_with("/identity/")
+}
+
+/// A request under `/identity` that no route took: Flask's 405 (with
+/// `Allow`; `OPTIONS` answered) on a known path, its 404 page elsewhere.
+pub async fn unrouted(request: Request) -> Response {
+    let method = request.method().clone();
+    let id = request_id(&request);
+    let path = request.uri().path();
+    let (allow, restful) = match path {
+        "/identity" | "/identity/" | "/identity/v3" | "/identity/v3/" => {
+            ("GET, HEAD, OPTIONS", false)
+        }
+        "/identity/v3/auth/tokens" => ("DELETE, GET, HEAD, OPTIONS, POST", true),
+        "/identity/v3/auth/catalog" => ("GET, HEAD, OPTIONS", true),
+        _ => {
+            let page = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n";
+            let response =
+                with_content_type(StatusCode::NOT_FOUND, page, "text/html; charset=utf-8");
+            return finish(&method, id, response).await;
+        }
+    };
+    let mut response = if method == Method::OPTIONS {
+        with_content_type(StatusCode::OK, "", "text/html; charset=utf-8")
+    } else if restful {
+        with_content_type(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{\"message\": \"The method is not allowed for the requested URL.\"}\n",
+            "application/json",
+        )
+    } else {
+        let page = "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n";
+        with_content_type(
+            StatusCode::METHOD_NOT_ALLOWED,
+            page,
+            "text/html; charset=utf-8",
+        )
+    };
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    finish(&method, id, response).await
 }
 
 // --- handlers
@@ -208,12 +421,13 @@ fn v3_entry(base: &str) -> IdentityVersion {
 
 /// The Identity API's versions (builtin auth mode only).
 ///
-/// Answers any method with 300, as Keystone does.
+/// 300, with `Location` naming v3, as Keystone answers.
 #[utoipa::path(
     get,
     path = "/identity/",
     tag = "identity",
-    responses((status = 300, description = "The one version, v3.", body = IdentityVersionList)),
+    responses((status = 300, description = "The one version, v3.", body = IdentityVersionList,
+        headers(("Location" = String, description = "The v3 document.")))),
 )]
 pub async fn identity_versions(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = public_base(identity_of(&state), &headers);
@@ -222,7 +436,11 @@ pub async fn identity_versions(State(state): State<AppState>, headers: HeaderMap
             values: vec![v3_entry(&base)],
         },
     };
-    json_response(StatusCode::MULTIPLE_CHOICES, &body)
+    let mut response = json_response(StatusCode::MULTIPLE_CHOICES, &body);
+    if let Ok(location) = HeaderValue::from_str(&format!("{base}/identity/v3/")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// The Identity v3 version document (builtin auth mode only).
@@ -250,137 +468,388 @@ fn identity_of(state: &AppState) -> &BuiltinKeystone {
         .expect("identity routes only in builtin mode")
 }
 
-/// keystonemiddleware's 401, pointing at this Keystone.
-fn unauthorized(state: &AppState, headers: &HeaderMap) -> Response {
-    let refusal = Refusal::Unauthorized {
-        www_authenticate: None,
-    };
-    refusal_response(&refusal, &state.identity_url(headers), headers)
-}
-
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn bad_request(message: &str) -> Response {
-    keystone_error(StatusCode::BAD_REQUEST, "Bad Request", message)
-}
-
-fn named_ref(value: &Value) -> NamedRef {
-    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-    let domain = value.get("domain").cloned().unwrap_or(Value::Null);
-    NamedRef {
-        id: text(value, "id"),
-        name: text(value, "name"),
-        domain_id: text(&domain, "id"),
-        domain_name: text(&domain, "name"),
-    }
-}
-
 fn store_failure(error: crate::store::StoreError) -> Response {
     tracing::error!(%error, "store failure");
-    keystone_error(
+    identity_error(
         StatusCode::SERVICE_UNAVAILABLE,
-        "Service Unavailable",
         "The service is temporarily unavailable.",
     )
 }
 
-/// `POST /identity/v3/auth/tokens`: password or token, project scope by id or name + domain.
+/// oslo's `bool_from_string`: `1`, `t`, `true`, `on`, `y`, `yes` (any case)
+/// are true, `0`, `f`, `false`, `off`, `n`, `no` false, anything else `default`.
+fn bool_from_string(value: Option<&String>, default: bool) -> bool {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("1" | "t" | "true" | "on" | "y" | "yes") => true,
+        Some("0" | "f" | "false" | "off" | "n" | "no") => false,
+        _ => default,
+    }
+}
+
+/// The request body as Keystone reads it: `None` when empty, 400 when it
+/// is not a JSON object or not declared JSON.
+fn json_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Option<serde_json::Map<String, Value>>, Response> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let content_type = header_str(headers, "content-type").unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let is_json =
+        mime == "application/json" || mime.starts_with("application/") && mime.ends_with("+json");
+    if !is_json && !content_type.is_empty() {
+        return Err(expecting("application/json", "Content-Type header"));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(Some(map)),
+        _ => Err(expecting("valid JSON", "request body")),
+    }
+}
+
+/// A string member, when it is a non-empty string (Python's truthiness).
+fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// `identity` and `scope` as Keystone's `validate_issue_token_auth` checks
+/// them after the JSON schema: a user, a project and a domain need an id or
+/// a name.
+fn id_or_name_checks(auth: &Value) -> Result<(), Response> {
+    let missing = |v: &Value| v.get("id").is_none() && v.get("name").is_none();
+    let invalid = |path: &str| {
+        Err(bad_request(&format!(
+            "Invalid input for field {path}: id or name must be present."
+        )))
+    };
+    if let Some(user) = auth.pointer("/identity/password/user") {
+        if missing(user) {
+            return invalid("identity/password/user");
+        }
+        if user.get("domain").is_some_and(missing) {
+            return invalid("identity/password/user/domain");
+        }
+    }
+    if let Some(scope) = auth.get("scope").filter(|s| s.is_object()) {
+        if let Some(project) = scope.get("project") {
+            if missing(project) {
+                return invalid("scope/project");
+            }
+            if project.get("domain").is_some_and(missing) {
+                return invalid("scope/project/domain");
+            }
+        }
+        if scope.get("domain").is_some_and(missing) {
+            return invalid("scope/domain");
+        }
+    }
+    Ok(())
+}
+
+/// What a request's methods established (Keystone's `AuthContext`).
+#[derive(Default)]
+struct AuthContext {
+    user_id: Option<String>,
+    expires_at: Option<crate::domain::model::Timestamp>,
+    methods: Vec<String>,
+    parent_audit_id: Option<String>,
+}
+
+impl AuthContext {
+    /// Every method must name the same user.
+    fn set_user(&mut self, user_id: &str) -> Result<(), ()> {
+        match &self.user_id {
+            Some(existing) if existing != user_id => Err(()),
+            _ => {
+                self.user_id = Some(user_id.to_owned());
+                Ok(())
+            }
+        }
+    }
+
+    fn add_method(&mut self, method: &str) {
+        if !self.methods.iter().any(|m| m == method) {
+            self.methods.push(method.to_owned());
+        }
+    }
+
+    /// Keystone's order: descending position in `[auth] methods`.
+    fn sorted_methods(mut self) -> Vec<String> {
+        let rank = |m: &String| METHODS.iter().position(|k| k == m).unwrap_or(usize::MAX);
+        self.methods.sort_by_key(|m| std::cmp::Reverse(rank(m)));
+        self.methods
+    }
+}
+
+/// The requested scope, resolved (`None`: none requested).
+fn resolve_scope(
+    state: &AppState,
+    headers: &HeaderMap,
+    auth: &Value,
+) -> Result<Option<Scope>, Response> {
+    let Some(scope) = auth.get("scope") else {
+        return Ok(None);
+    };
+    let directory = &identity_of(state).directory;
+    // Keystone counts keys with `in`, a substring test on a string scope.
+    let has = |key: &str| match scope {
+        Value::String(s) => s.contains(key),
+        _ => scope.get(key).is_some(),
+    };
+    let kinds = ["project", "domain", "unscoped", "system", "OS-TRUST:trust"];
+    if kinds.iter().filter(|k| has(k)).count() != 1 {
+        return Err(expecting(
+            "system, project, domain, OS-TRUST:trust or unscoped",
+            "scope",
+        ));
+    }
+    if has("system") {
+        return Ok(Some(Scope::System));
+    }
+    if has("unscoped") {
+        return Ok(Some(Scope::Unscoped));
+    }
+    let unauthorized = || unauthorized(state, headers);
+    let lookup_domain = |domain: &Value| match text(domain, "name") {
+        Some(name) => directory.domains.iter().find(|d| d.name == name),
+        None => text(domain, "id").and_then(|id| directory.domain(id)),
+    };
+    if let Some(project) = scope.get("project").filter(|p| p.is_object()) {
+        let found = match text(project, "name") {
+            Some(name) => {
+                let Some(domain) = project.get("domain") else {
+                    return Err(expecting("domain", "project"));
+                };
+                let domain = lookup_domain(domain).ok_or_else(unauthorized)?;
+                directory
+                    .projects
+                    .iter()
+                    .find(|p| p.name == name && p.domain_id == domain.id)
+            }
+            None => text(project, "id").and_then(|id| directory.project(id)),
+        };
+        return found
+            .map(|p| Some(Scope::Project(p.id.clone())))
+            .ok_or_else(unauthorized);
+    }
+    if let Some(domain) = scope.get("domain").filter(|d| d.is_object()) {
+        return lookup_domain(domain)
+            .map(|d| Some(Scope::Domain(d.id.clone())))
+            .ok_or_else(unauthorized);
+    }
+    // A trust (not served here), or a string scope naming a kind: no scope
+    // porthole can resolve.
+    Err(unauthorized())
+}
+
+/// The password method: the user, or Keystone's 400 and 401 answers.
+fn password_method(
+    state: &AppState,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> Result<String, Response> {
+    let directory = &identity_of(state).directory;
+    let Some(user) = payload.get("user") else {
+        // Keystone names the method only after this check: `None`.
+        return Err(expecting("user", "None"));
+    };
+    let (id, name) = (text(user, "id"), text(user, "name"));
+    if id.is_none() && name.is_none() {
+        return Err(expecting("id or name", "user"));
+    }
+    let refused = |who: &str| {
+        // Who tried, never with what.
+        tracing::info!(user = who, "password authentication failed");
+        unauthorized(state, headers)
+    };
+    let found = match name {
+        Some(name) => {
+            let Some(domain) = user.get("domain") else {
+                return Err(expecting("domain", "user"));
+            };
+            let domain = match (text(domain, "name"), text(domain, "id")) {
+                (None, None) => return Err(expecting("id or name", "domain")),
+                (Some(domain_name), _) => directory.domains.iter().find(|d| d.name == domain_name),
+                (None, Some(domain_id)) => directory.domain(domain_id),
+            };
+            let domain = domain.ok_or_else(|| refused(name))?;
+            directory
+                .users
+                .iter()
+                .find(|u| u.name == name && u.domain_id == domain.id)
+        }
+        None => id.and_then(|id| directory.user(id)),
+    };
+    let who = name.or(id).unwrap_or("");
+    let user_ref = found.ok_or_else(|| refused(who))?;
+    let password = user.get("password").and_then(Value::as_str);
+    match password {
+        Some(password) if directory.password_matches(user_ref, password) => Ok(user_ref.id.clone()),
+        _ => Err(refused(who)),
+    }
+}
+
+/// The token method: the token it names must be valid (Keystone's 404
+/// otherwise); a system-scoped one cannot become a project or domain token.
+async fn token_method(
+    state: &AppState,
+    auth: &Value,
+    payload: &Value,
+    context: &mut AuthContext,
+) -> Result<String, Response> {
+    let identity = identity_of(state);
+    let id = payload.get("id").and_then(Value::as_str).unwrap_or("");
+    let token = match identity.lookup(&state.cloud, id, 0).await {
+        Lookup::Valid(token) => token,
+        invalid => return Err(not_found(invalid.not_found_message())),
+    };
+    let requested = auth.get("scope");
+    let wants = |key: &str| match requested {
+        Some(Value::String(s)) => s.contains(key),
+        Some(scope) => scope.get(key).is_some(),
+        None => false,
+    };
+    if token.system && (wants("project") || wants("domain")) {
+        return Err(forbidden(
+            "Using a system-scoped token to create a project-scoped or domain-scoped token is not allowed.",
+        ));
+    }
+    for method in &token.methods {
+        context.add_method(method);
+    }
+    context.expires_at = match (context.expires_at, token.expires_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    context.parent_audit_id = Some(token.chain_root().to_owned());
+    Ok(token.user_id.clone())
+}
+
+/// `POST /identity/v3/auth/tokens`: password and/or token; unscoped, or
+/// scoped to a project, a domain or the system.
 ///
-/// Issue a token (builtin auth mode only): by password or by another token,
-/// scoped to a project by id or by name and domain; unscoped, the user's
-/// default project. The token is the `X-Subject-Token` response header.
+/// Issue a token (builtin auth mode only), as Keystone does: every listed
+/// method must succeed for the same user; the token method keeps the old
+/// token's expiry and audit chain; no scope means the user's default
+/// project if it has a role there, else unscoped. The token is the
+/// `X-Subject-Token` response header.
 #[utoipa::path(
     post,
     path = "/identity/v3/auth/tokens",
     tag = "identity",
+    params(("nocatalog" = Option<String>, Query, description = "Present (any value): no `catalog` in the body.")),
     request_body(content = TokenRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Issued.", body = TokenResponse,
             headers(("X-Subject-Token" = String, description = "The new token."))),
         (status = 400, description = "A malformed request.", body = KeystoneError),
-        (status = 401, description = "Wrong credentials, an invalid token, or a project the user has no role on.", body = KeystoneError),
+        (status = 401, description = "Wrong credentials, an unsupported method, or a scope the user has no role in.", body = KeystoneError),
+        (status = 403, description = "A system-scoped token asked for a project or domain scope.", body = KeystoneError),
+        (status = 404, description = "The token method's token is not valid.", body = KeystoneError),
         (status = 503, description = "The token could not be stored.", body = KeystoneError),
     ),
 )]
 pub async fn issue_token(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
     let identity = identity_of(&state);
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return bad_request("Expecting to find auth in request body.");
+    let request = match json_body(&headers, &body) {
+        Ok(request) => request.unwrap_or_default(),
+        Err(response) => return response,
     };
-    let Some(auth) = request.get("auth") else {
-        return bad_request("'auth' is a required property");
-    };
-    let Some(methods) = auth
-        .pointer("/identity/methods")
-        .and_then(Value::as_array)
-        .filter(|m| !m.is_empty())
-    else {
-        return bad_request("'identity' with 'methods' is a required property");
-    };
-    let methods: Vec<String> = methods
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
-    let directory = &identity.directory;
-    let (user_id, expires_at) = if methods.iter().any(|m| m == "password") {
-        let Some(user) = auth.pointer("/identity/password/user") else {
-            return bad_request("'user' is a required property");
-        };
-        let password = user.get("password").and_then(Value::as_str).unwrap_or("");
-        let named = named_ref(user);
-        match directory.check_password(&named, password) {
-            Ok(user) => (user.id.clone(), None),
-            Err(AuthError::Invalid(message)) => return bad_request(&message),
-            Err(_) => {
-                // Who tried, never with what.
-                let user = named.name.as_deref().or(named.id.as_deref()).unwrap_or("");
-                tracing::info!(user, "password authentication failed");
-                return unauthorized(&state, &headers);
-            }
+    let auth = request.get("auth").cloned().unwrap_or(Value::Null);
+    if !auth.is_null() {
+        if let Err(message) = super::identity_schema::validate(&auth) {
+            return bad_request(&message);
         }
-    } else if methods.iter().any(|m| m == "token") {
-        let Some(id) = auth.pointer("/identity/token/id").and_then(Value::as_str) else {
-            return bad_request("'id' is a required property");
-        };
-        match identity.validate(&state.cloud, id).await {
-            Some(token) => (token.user_id.clone(), token.expires_at),
-            None => return unauthorized(&state, &headers),
+        if let Err(response) = id_or_name_checks(&auth) {
+            return response;
         }
-    } else {
+    }
+    if auth.as_object().is_none_or(|a| a.is_empty()) {
+        return expecting("auth", "request body");
+    }
+    let identity_section = &auth["identity"];
+    let mut methods: Vec<&str> = Vec::new();
+    for method in identity_section["methods"].as_array().into_iter().flatten() {
+        let method = method.as_str().unwrap_or("");
+        if !methods.contains(&method) {
+            methods.push(method);
+        }
+    }
+    if let Some(missing) = methods.iter().find(|m| identity_section.get(**m).is_none()) {
+        return expecting(missing, "identity");
+    }
+    if methods.iter().any(|m| !METHODS.contains(m)) {
+        return with_www_authenticate(
+            &state,
+            &headers,
+            error_response(
+                StatusCode::UNAUTHORIZED,
+                "Attempted to authenticate with an unsupported method.",
+                Some(MethodList {
+                    methods: METHODS.to_vec(),
+                }),
+            ),
+        );
+    }
+    let requested = match resolve_scope(&state, &headers, &auth) {
+        Ok(scope) => scope,
+        Err(response) => return response,
+    };
+    let mut context = AuthContext::default();
+    for method in &methods {
+        let payload = &identity_section[*method];
+        let user = match *method {
+            "password" => password_method(&state, &headers, payload),
+            _ => token_method(&state, &auth, payload, &mut context).await,
+        };
+        let user = match user {
+            Ok(user) => user,
+            Err(response) => return response,
+        };
+        if context.set_user(&user).is_err() {
+            tracing::info!("authentication methods name different users");
+            return unauthorized(&state, &headers);
+        }
+        context.add_method(method);
+    }
+    let Some(user_id) = context.user_id.clone() else {
+        // No method ran (`"methods": []`).
         return unauthorized(&state, &headers);
     };
-    let project_id = match auth.get("scope") {
-        Some(scope) => match scope.get("project") {
-            Some(project) => match directory.find_project(&named_ref(project)) {
-                Ok(project) => Some(project.id.clone()),
-                Err(AuthError::Invalid(message)) => return bad_request(&message),
-                Err(_) => return unauthorized(&state, &headers),
-            },
-            // Domain and system scopes are not served: nothing here uses them.
-            None => return unauthorized(&state, &headers),
-        },
-        None => directory
+    let directory = &identity.directory;
+    let scope = requested.unwrap_or_else(|| {
+        directory
             .user(&user_id)
             .and_then(|u| u.default_project_id.clone())
-            .filter(|p| directory.roles_on(&user_id, p).is_ok()),
+            .filter(|p| directory.roles_on(&user_id, p).is_ok())
+            .map_or(Scope::Unscoped, Scope::Project)
+    });
+    let new = NewToken {
+        user_id,
+        scope,
+        expires_at: context.expires_at,
+        parent_audit_id: context.parent_audit_id.clone(),
+        methods: context.sorted_methods(),
     };
-    match identity
-        .issue(
-            &state.cloud,
-            &user_id,
-            project_id.as_deref(),
-            methods,
-            expires_at,
-        )
-        .await
-    {
+    match identity.issue(&state.cloud, new).await {
         Ok(Ok(token)) => {
             // The audit id names the token in logs; its id never appears.
             tracing::info!(
@@ -389,22 +858,101 @@ pub async fn issue_token(
                 audit_id = %token.audit_id,
                 "token issued"
             );
-            token_response(identity, &headers, &token, StatusCode::CREATED, true)
+            let with_catalog = !query.contains_key("nocatalog");
+            token_response(
+                identity,
+                &headers,
+                &token,
+                &token.id,
+                StatusCode::CREATED,
+                with_catalog,
+            )
         }
         Ok(Err(_)) => unauthorized(&state, &headers),
         Err(error) => store_failure(error),
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct ValidateQuery {
-    pub nocatalog: Option<String>,
+/// Keystone's token actions, each with its default rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenAction {
+    Validate,
+    Check,
+    Revoke,
+}
+
+impl TokenAction {
+    fn name(self) -> &'static str {
+        match self {
+            TokenAction::Validate => "identity:validate_token",
+            TokenAction::Check => "identity:check_token",
+            TokenAction::Revoke => "identity:revoke_token",
+        }
+    }
+
+    /// `keystone/common/policies/token.py`: admins (any scope), system
+    /// readers (not for revoke), services (validate only), and the subject
+    /// token's own user (with any of its tokens).
+    fn allows(self, caller: &Token, subject_user: Option<&str>) -> bool {
+        let has = |role: &str| caller.roles.iter().any(|r| r == role);
+        let admin = has("admin");
+        let system_reader = has("reader") && caller.system;
+        let service = has("service");
+        let subject = subject_user == Some(caller.user_id.as_str());
+        match self {
+            TokenAction::Validate => admin || system_reader || service || subject,
+            TokenAction::Check => admin || system_reader || subject,
+            TokenAction::Revoke => admin || subject,
+        }
+    }
+}
+
+/// Keystone's order for GET, HEAD and DELETE: the caller's token (401), the
+/// subject token when the header is there (404), the policy (403), a
+/// missing header (404). The subject token, valid.
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    action: TokenAction,
+) -> Result<std::sync::Arc<Token>, Response> {
+    let identity = identity_of(state);
+    let caller = header_str(headers, "x-auth-token").unwrap_or("");
+    let Lookup::Valid(caller) = identity.lookup(&state.cloud, caller, 0).await else {
+        return Err(unauthorized(state, headers));
+    };
+    let window = if bool_from_string(query.get("allow_expired"), false) {
+        crate::auth::builtin::ALLOW_EXPIRED_WINDOW
+    } else {
+        0
+    };
+    let subject = match headers.get(&SUBJECT_TOKEN) {
+        None => None,
+        Some(value) => {
+            let id = value.to_str().unwrap_or("");
+            match identity.lookup(&state.cloud, id, window).await {
+                Lookup::Valid(token) => Some(token),
+                invalid => return Err(not_found(invalid.not_found_message())),
+            }
+        }
+    };
+    if !action.allows(&caller, subject.as_ref().map(|t| t.user_id.as_str())) {
+        tracing::info!(
+            user_id = %caller.user_id,
+            action = action.name(),
+            "token action refused by policy"
+        );
+        return Err(forbidden(action.name()));
+    }
+    subject.ok_or_else(|| not_found(Lookup::Missing.not_found_message()))
 }
 
 /// `GET`/`HEAD /identity/v3/auth/tokens`: the subject token's body.
 ///
 /// Validate the `X-Subject-Token` (builtin auth mode only), authenticated
-/// by `X-Auth-Token`. `?nocatalog` leaves the catalog out.
+/// by `X-Auth-Token`: allowed to the token's own user, admins, system
+/// readers and (GET only) services. `?nocatalog` leaves the catalog out;
+/// `?allow_expired=1` shows a token expired less than 48 hours ago.
 #[utoipa::path(
     method(get, head),
     path = "/identity/v3/auth/tokens",
@@ -412,12 +960,14 @@ pub struct ValidateQuery {
     params(
         ("X-Subject-Token" = String, Header, description = "The token to validate."),
         ("nocatalog" = Option<String>, Query, description = "Present: no `catalog` in the body."),
+        ("allow_expired" = Option<String>, Query, description = "True: an expired (not revoked) token is still shown, for 48 hours."),
     ),
     responses(
         (status = 200, description = "Valid (HEAD: no body).", body = TokenResponse,
             headers(("X-Subject-Token" = String, description = "The validated token."))),
         (status = 401, description = "`X-Auth-Token` missing or invalid.", body = KeystoneError),
-        (status = 404, description = "The subject token is not valid.", body = KeystoneError),
+        (status = 403, description = "The caller may not validate this token.", body = KeystoneError),
+        (status = 404, description = "The subject token is missing or not valid.", body = KeystoneError),
     ),
     security(("X-Auth-Token" = [])),
 )]
@@ -425,81 +975,130 @@ pub async fn validate_token(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
-    Query(query): Query<ValidateQuery>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let identity = identity_of(&state);
-    if identity
-        .validate(
-            &state.cloud,
-            header_str(&headers, "x-auth-token").unwrap_or(""),
-        )
-        .await
-        .is_none()
-    {
-        return unauthorized(&state, &headers);
-    }
-    let subject = header_str(&headers, "x-subject-token").unwrap_or("");
-    let Some(token) = identity.validate(&state.cloud, subject).await else {
-        return keystone_error(
-            StatusCode::NOT_FOUND,
-            "Not Found",
-            &format!("Could not find token: {subject}."),
-        );
+    let action = if method == Method::HEAD {
+        TokenAction::Check
+    } else {
+        TokenAction::Validate
     };
-    let mut response = token_response(
-        identity,
+    let token = match authorize(&state, &headers, &query, action).await {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
+    let subject = header_str(&headers, "x-subject-token").unwrap_or("");
+    token_response(
+        identity_of(&state),
         &headers,
         &token,
+        subject,
         StatusCode::OK,
-        query.nocatalog.is_none(),
-    );
-    if method == Method::HEAD {
-        *response.body_mut() = axum::body::Body::empty();
-    }
-    response
+        !query.contains_key("nocatalog"),
+    )
 }
 
 /// `DELETE /identity/v3/auth/tokens`: revoke the subject token, 204.
 ///
 /// Revoke the `X-Subject-Token` (builtin auth mode only), authenticated by
-/// `X-Auth-Token`.
+/// `X-Auth-Token`: allowed to the token's own user and admins. Every token
+/// obtained from it with the token method is revoked too, unless
+/// `?cascade=false`.
 #[utoipa::path(
     delete,
     path = "/identity/v3/auth/tokens",
     tag = "identity",
-    params(("X-Subject-Token" = String, Header, description = "The token to revoke.")),
+    params(
+        ("X-Subject-Token" = String, Header, description = "The token to revoke."),
+        ("cascade" = Option<String>, Query, description = "False: only this token, not those obtained from it."),
+    ),
     responses(
         (status = 204, description = "Revoked."),
         (status = 401, description = "`X-Auth-Token` missing or invalid.", body = KeystoneError),
-        (status = 404, description = "The subject token is not valid.", body = KeystoneError),
+        (status = 403, description = "The caller may not revoke this token (or it is a static token).", body = KeystoneError),
+        (status = 404, description = "The subject token is missing or not valid.", body = KeystoneError),
         (status = 503, description = "The revocation could not be stored.", body = KeystoneError),
     ),
     security(("X-Auth-Token" = [])),
 )]
-pub async fn revoke_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorize(&state, &headers, &query, TokenAction::Revoke).await {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
     let identity = identity_of(&state);
-    if identity
-        .validate(
-            &state.cloud,
-            header_str(&headers, "x-auth-token").unwrap_or(""),
-        )
-        .await
-        .is_none()
-    {
-        return unauthorized(&state, &headers);
+    // `?allow_expired` shows an expired token to the policy, not to revocation.
+    if !token.valid_at(crate::domain::model::now()) {
+        return not_found(Lookup::Invalid.not_found_message());
     }
-    let subject = header_str(&headers, "x-subject-token").unwrap_or("");
-    match identity.revoke(&state.cloud, subject).await {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => keystone_error(
-            StatusCode::NOT_FOUND,
-            "Not Found",
-            &format!("Could not find token: {subject}."),
-        ),
+    let cascade = bool_from_string(query.get("cascade"), true);
+    match identity.revoke(&state.cloud, &token, cascade).await {
+        Ok(true) => {
+            tracing::info!(audit_id = %token.audit_id, cascade, "token revoked");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(false) => forbidden(TokenAction::Revoke.name()),
         Err(error) => store_failure(error),
     }
 }
 
+/// `GET /identity/v3/auth/catalog`.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogResponse {
+    pub catalog: Vec<CatalogService>,
+    pub links: CatalogLinks,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CatalogLinks {
+    #[serde(rename = "self")]
+    pub self_link: String,
+}
+
+/// `GET /identity/v3/auth/catalog`: the catalog of the caller's project.
+///
+/// The service catalog of the `X-Auth-Token`'s project (builtin auth mode
+/// only); a token without a project has none (403).
+#[utoipa::path(
+    get,
+    path = "/identity/v3/auth/catalog",
+    tag = "identity",
+    responses(
+        (status = 200, description = "The catalog.", body = CatalogResponse),
+        (status = 401, description = "`X-Auth-Token` missing or invalid.", body = KeystoneError),
+        (status = 403, description = "The token is not scoped to a project.", body = KeystoneError),
+    ),
+    security(("X-Auth-Token" = [])),
+)]
+pub async fn auth_catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let identity = identity_of(&state);
+    let caller = header_str(&headers, "x-auth-token").unwrap_or("");
+    let Lookup::Valid(caller) = identity.lookup(&state.cloud, caller, 0).await else {
+        return unauthorized(&state, &headers);
+    };
+    let Some(project) = caller.project_id.as_deref() else {
+        return identity_error(
+            StatusCode::FORBIDDEN,
+            "You are not authorized to perform the requested action.",
+        );
+    };
+    let base = public_base(identity, &headers);
+    let body = CatalogResponse {
+        catalog: catalog(identity, &base, Some(project)),
+        links: CatalogLinks {
+            self_link: format!("{base}/identity/v3/auth/catalog"),
+        },
+    };
+    // flask-restful's JSON: Python's separators and a trailing newline.
+    let mut bytes = super::response::to_json(&body);
+    bytes.push(b'\n');
+    with_content_type(StatusCode::OK, bytes, "application/json")
+}
+
+/// Keystone's timestamps: `2026-11-28T04:10:00.000000Z`.
 fn keystone_time(micros: i64) -> String {
     format!("{}Z", format_time(micros))
 }
@@ -509,6 +1108,7 @@ fn token_response(
     identity: &BuiltinKeystone,
     headers: &HeaderMap,
     token: &Token,
+    subject: &str,
     status: StatusCode,
     with_catalog: bool,
 ) -> Response {
@@ -521,10 +1121,12 @@ fn token_response(
             .to_owned(),
     };
     let user = directory.user(&token.user_id);
-    let project = token
-        .project_id
-        .as_deref()
-        .and_then(|p| directory.project(p));
+    let scope = token.scope();
+    let project = match &scope {
+        Scope::Project(p) => directory.project(p),
+        _ => None,
+    };
+    let scoped = scope != Scope::Unscoped;
     let body = TokenBody {
         methods: token.methods.clone(),
         user: TokenUser {
@@ -533,7 +1135,7 @@ fn token_response(
             name: user.map_or("", |u| u.name.as_str()).to_owned(),
             password_expires_at: None,
         },
-        audit_ids: vec![token.audit_id.clone()],
+        audit_ids: token.audit_ids(),
         expires_at: token.expires_at.map(keystone_time),
         issued_at: keystone_time(token.issued_at),
         project: project.map(|project| TokenProject {
@@ -542,7 +1144,8 @@ fn token_response(
             name: project.name.clone(),
         }),
         is_domain: project.map(|_| false),
-        roles: project.map(|_| {
+        domain: token.domain_id.as_deref().map(domain),
+        roles: scoped.then(|| {
             token
                 .roles
                 .iter()
@@ -552,36 +1155,54 @@ fn token_response(
                 })
                 .collect()
         }),
-        catalog: project
-            .filter(|_| with_catalog)
-            .map(|project| catalog(identity, &public_base(identity, headers), &project.id)),
+        system: token.system.then_some(SystemScope { all: true }),
+        catalog: (scoped && with_catalog).then(|| {
+            catalog(
+                identity,
+                &public_base(identity, headers),
+                token.project_id.as_deref(),
+            )
+        }),
     };
     let mut response = json_response(status, &TokenResponse { token: body });
-    if let Ok(value) = HeaderValue::from_str(&token.id) {
+    if let Ok(value) = HeaderValue::from_str(subject) {
         response.headers_mut().insert(SUBJECT_TOKEN.clone(), value);
     }
     response
 }
 
-/// The service catalog: porthole's compute API for the project, and its identity.
-fn catalog(identity: &BuiltinKeystone, base: &str, project_id: &str) -> Vec<CatalogService> {
-    let service = |kind: &str, name: &str, url: String| CatalogService {
-        endpoints: ["public", "internal", "admin"]
-            .iter()
-            .map(|interface| CatalogEndpoint {
-                id: derived_id("endpoint", &format!("{kind}:{interface}")),
-                interface: (*interface).to_owned(),
-                region: identity.region.clone(),
-                region_id: identity.region.clone(),
-                url: url.clone(),
+/// The service catalog: porthole's identity, and its compute API, whose
+/// URL names the project (no endpoints in a token without one).
+fn catalog(
+    identity: &BuiltinKeystone,
+    base: &str,
+    project_id: Option<&str>,
+) -> Vec<CatalogService> {
+    let service = |kind: &str, name: &str, url: Option<String>| CatalogService {
+        endpoints: url
+            .map(|url| {
+                ["public", "internal", "admin"]
+                    .iter()
+                    .map(|interface| CatalogEndpoint {
+                        id: derived_id("endpoint", &format!("{kind}:{interface}")),
+                        interface: (*interface).to_owned(),
+                        region_id: identity.region.clone(),
+                        url: url.clone(),
+                        region: identity.region.clone(),
+                    })
+                    .collect()
             })
-            .collect(),
+            .unwrap_or_default(),
         id: derived_id("service", kind),
         service_type: kind.to_owned(),
         name: name.to_owned(),
     };
     vec![
-        service("compute", "nova", format!("{base}/v2.1/{project_id}")),
-        service("identity", "keystone", format!("{base}/identity")),
+        service("identity", "keystone", Some(format!("{base}/identity/v3"))),
+        service(
+            "compute",
+            "nova",
+            project_id.map(|project| format!("{base}/v2.1/{project}")),
+        ),
     ]
 }

@@ -17,6 +17,7 @@ use super::extract::{too_large_page, ApiContext, RequestId, MAX_REQUEST_BODY};
 use super::fault::{
     accept_quality, not_found_page, refusal_response, WebObPage, COMPUTE_JSON_CONTENT_TYPE,
 };
+use super::identity;
 use super::response::JSON_CONTENT_TYPE;
 use crate::app::AppState;
 use crate::auth::{Authenticated, Credentials};
@@ -61,6 +62,9 @@ pub async fn not_routed(state: &AppState, request: Request) -> Response {
 /// No route: inside the API mounts Nova's router 404, elsewhere its
 /// version choice.
 pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    if identity_served(&state, &request) {
+        return identity::unrouted(request).await;
+    }
     if api_mount(request.uri().path()).0 {
         not_routed(&state, request).await
     } else {
@@ -70,7 +74,15 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
 
 /// A route without this method: the router's 404, never a 405.
 pub async fn method_not_routed(State(state): State<AppState>, request: Request) -> Response {
+    if identity_served(&state, &request) {
+        return identity::unrouted(request).await;
+    }
     not_routed(&state, request).await
+}
+
+/// Under `/identity` with the builtin Keystone: Flask's 404 and 405, not Nova's.
+fn identity_served(state: &AppState, request: &Request) -> bool {
+    state.auth.builtin().is_some() && identity::is_identity_path(request.uri().path())
 }
 
 /// A handler panicked: Nova's 500, the detail in the log only. The world
@@ -113,13 +125,21 @@ pub async fn request_id_and_log(
         request.extensions_mut().insert(id.clone());
         id
     } else {
-        RequestId::generate(&IdSource::random())
+        let id = RequestId::generate(&IdSource::random());
+        if identity::is_identity_path(uri.path()) {
+            // Keystone's answers carry it too (the identity envelope).
+            request.extensions_mut().insert(id.clone());
+        }
+        id
     };
     // Every line logged while handling the request carries its id.
     let span = tracing::info_span!("request", request_id = %request_id.as_str());
     let mut response = next.run(request).instrument(span.clone()).await;
-    // axum names the methods of a path it could not route; Nova's router does not.
-    response.headers_mut().remove(header::ALLOW);
+    // axum names the methods of a path it could not route; Nova's router
+    // does not (Keystone's Flask does, and so does porthole's).
+    if !identity::is_identity_path(uri.path()) {
+        response.headers_mut().remove(header::ALLOW);
+    }
     if in_api {
         let headers = response.headers_mut();
         headers.insert(OPENSTACK_REQUEST_ID.clone(), request_id.0.clone());

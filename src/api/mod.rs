@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod extract;
 pub mod fault;
 pub mod identity;
+pub mod identity_schema;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;

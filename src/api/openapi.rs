@@ -56,6 +56,7 @@ use crate::error::fault_name;
         crate::api::identity::issue_token,
         crate::api::identity::validate_token,
         crate::api::identity::revoke_token,
+        crate::api::identity::auth_catalog,
         crate::api::ops::openapi_json,
         crate::api::ops::healthz,
         crate::api::ops::readyz,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::IdentityConfig;
-use crate::domain::directory::{AuthError, Directory, Domain, Project, Token, User};
+use crate::domain::directory::{AuthError, Directory, Domain, NewToken, Project, Token, User};
 use crate::domain::model::{now, Timestamp};
 use crate::domain::Change;
 use crate::service::Cloud;
@@ -103,14 +103,54 @@ impl BuiltinKeystone {
                 _ => Err(format!("identity: {what}: user '{key}' is ambiguous")),
             }
         };
+        let domains = directory.domains.clone();
+        let domain_id = |key: &str, what: &str| -> Result<String, String> {
+            domains
+                .iter()
+                .find(|d| d.id == key)
+                .or_else(|| domains.iter().find(|d| d.name == key))
+                .map(|d| d.id.clone())
+                .ok_or_else(|| format!("identity: {what} names unknown domain '{key}'"))
+        };
         for a in &config.assignments {
-            let what = format!("assignment of '{}' on '{}'", a.user, a.project);
-            let key = (user_id(&a.user, &what)?, project_id(&a.project, &what)?);
-            directory
-                .assignments
-                .entry(key)
-                .or_default()
-                .extend(a.roles.iter().cloned());
+            let roles = a.roles.iter().cloned();
+            match (&a.project, &a.domain, &a.system) {
+                (Some(project), None, None) => {
+                    let what = format!("assignment of '{}' on '{project}'", a.user);
+                    let key = (user_id(&a.user, &what)?, project_id(project, &what)?);
+                    directory.assignments.entry(key).or_default().extend(roles);
+                }
+                (None, Some(domain), None) => {
+                    let what = format!("assignment of '{}' on domain '{domain}'", a.user);
+                    let key = (user_id(&a.user, &what)?, domain_id(domain, &what)?);
+                    directory
+                        .domain_assignments
+                        .entry(key)
+                        .or_default()
+                        .extend(roles);
+                }
+                (None, None, Some(system)) if system == "all" => {
+                    let what = format!("assignment of '{}' on the system", a.user);
+                    let key = user_id(&a.user, &what)?;
+                    directory
+                        .system_assignments
+                        .entry(key)
+                        .or_default()
+                        .extend(roles);
+                }
+                (None, None, Some(system)) => {
+                    return Err(format!(
+                        "identity: assignment of '{}': system must be \"all\", not '{system}'",
+                        a.user
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "identity: assignment of '{}' needs exactly one of project, domain, system",
+                        a.user
+                    ))
+                }
+            }
         }
         let mut statics = Vec::new();
         for t in &config.static_tokens {
@@ -135,11 +175,15 @@ impl BuiltinKeystone {
                     id: t.token.clone(),
                     user_id: user,
                     project_id: Some(project),
+                    domain_id: None,
+                    system: false,
                     roles,
                     methods: vec!["token".into()],
                     issued_at: 0,
                     expires_at: None,
                     audit_id: crate::domain::directory::derived_id("static", &t.token),
+                    parent_audit_id: None,
+                    revoked: false,
                 }),
             );
         }
@@ -157,44 +201,58 @@ impl BuiltinKeystone {
 
     /// A valid (known, unexpired, unrevoked) token. No I/O.
     pub async fn validate(&self, cloud: &Cloud, id: &str) -> Option<Arc<Token>> {
+        match self.lookup(cloud, id, 0).await {
+            Lookup::Valid(token) => Some(token),
+            _ => None,
+        }
+    }
+
+    /// A token as Keystone's validation sees it; `window` (microseconds)
+    /// lets an expired one through (`?allow_expired=1`), never a revoked one.
+    pub async fn lookup(&self, cloud: &Cloud, id: &str, window: Timestamp) -> Lookup {
+        if id.is_empty() {
+            return Lookup::Missing;
+        }
         if let Some(token) = self.static_tokens.get(id) {
-            return Some(token.clone());
+            return Lookup::Valid(token.clone());
         }
         let now = now();
         cloud
-            .read(|world| world.token(id).filter(|t| t.valid_at(now)).cloned())
+            .read(|world| match world.token(id) {
+                None => Lookup::Unknown,
+                Some(t) if t.revoked || t.expired_at(now - window) => Lookup::Invalid,
+                Some(t) => Lookup::Valid(t.clone()),
+            })
             .await
     }
 
-    /// Issue a new token and make it durable before returning it.
+    /// Issue a new token and make it durable before returning it. Times are
+    /// whole seconds, as in Keystone's (fernet) tokens.
     pub async fn issue(
         &self,
         cloud: &Cloud,
-        user_id: &str,
-        project_id: Option<&str>,
-        methods: Vec<String>,
-        expires_at: Option<Timestamp>,
+        new: NewToken,
     ) -> Result<Result<Token, AuthError>, StoreError> {
-        let issued = now();
+        let issued = now() / 1_000_000 * 1_000_000;
+        let expires_at = new.expires_at.unwrap_or(issued + self.expiration);
         let token = self.directory.issue(
             new_token_id(),
             new_token_id()[..22].to_owned(),
-            user_id,
-            project_id,
-            methods,
+            new,
             issued,
-            expires_at.unwrap_or(issued + self.expiration),
+            expires_at,
         );
         let Ok(token) = token else {
             return Ok(token);
         };
         cloud
             .write(|txn| {
-                // Expired tokens are dropped as new ones are issued.
+                // Tokens are dropped as new ones are issued, once even
+                // `?allow_expired=1` would not show them.
                 let expired: Vec<String> = txn
                     .world()
                     .tokens()
-                    .filter(|t| !t.valid_at(issued))
+                    .filter(|t| t.expired_at(issued - ALLOW_EXPIRED_WINDOW))
                     .map(|t| t.id.clone())
                     .take(64)
                     .collect();
@@ -207,18 +265,66 @@ impl BuiltinKeystone {
         Ok(Ok(token))
     }
 
-    /// Revoke a token; `false` if it was not a valid one. Static tokens cannot be revoked.
-    pub async fn revoke(&self, cloud: &Cloud, id: &str) -> Result<bool, StoreError> {
-        let now = now();
+    /// Revoke a valid token and, with `cascade`, every token obtained from
+    /// it with the token method (those whose chain starts with it), as
+    /// Keystone's revocation by audit id and audit chain id does.
+    /// `false`: a static token, which cannot be revoked.
+    pub async fn revoke(
+        &self,
+        cloud: &Cloud,
+        token: &Token,
+        cascade: bool,
+    ) -> Result<bool, StoreError> {
+        if self.static_tokens.contains_key(&token.id) {
+            return Ok(false);
+        }
+        let audit_id = token.audit_id.clone();
         cloud
             .write(|txn| {
-                let known = txn.world().token(id).is_some_and(|t| t.valid_at(now));
-                if known {
-                    txn.put(Change::DeleteToken(id.to_owned()));
+                let revoked: Vec<Token> = txn
+                    .world()
+                    .tokens()
+                    .filter(|t| !t.revoked)
+                    .filter(|t| {
+                        t.audit_id == audit_id
+                            || cascade && t.parent_audit_id.as_deref() == Some(&audit_id)
+                    })
+                    .cloned()
+                    .collect();
+                for mut t in revoked {
+                    t.revoked = true;
+                    txn.put(Change::PutToken(t));
                 }
-                known
+                true
             })
             .await
+    }
+}
+
+/// Keystone's `[token] allow_expired_window`: 48 hours, in microseconds.
+pub const ALLOW_EXPIRED_WINDOW: Timestamp = 48 * 3600 * 1_000_000;
+
+/// What validating a token found.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Valid(Arc<Token>),
+    /// No token given: `No token in the request`.
+    Missing,
+    /// Never issued here: `Could not recognize Fernet token`.
+    Unknown,
+    /// Expired or revoked: `Failed to validate token`.
+    Invalid,
+}
+
+impl Lookup {
+    /// Keystone's 404 message for a token that is not valid.
+    pub fn not_found_message(&self) -> &'static str {
+        match self {
+            Lookup::Valid(_) => "",
+            Lookup::Missing => "No token in the request",
+            Lookup::Unknown => "Could not recognize Fernet token",
+            Lookup::Invalid => "Failed to validate token",
+        }
     }
 }
 
@@ -236,7 +342,7 @@ mod tests {
     #[test]
     fn dangling_references_are_refused() {
         let mut config = crate::config::default_identity();
-        config.assignments[0].project = "nope".into();
+        config.assignments[0].project = Some("nope".into());
         let err = BuiltinKeystone::from_config(&config).err().unwrap();
         assert!(err.contains("unknown project 'nope'"), "{err}");
     }

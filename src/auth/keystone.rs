@@ -187,11 +187,18 @@ fn parse_token(id: &str, body: &Value) -> Option<Token> {
         id: id.to_owned(),
         user_id,
         project_id,
+        domain_id: token
+            .pointer("/domain/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        system: token.pointer("/system/all") == Some(&Value::Bool(true)),
         roles: implied_roles(roles),
         methods: Vec::new(),
         issued_at: 0,
         expires_at,
         audit_id: String::new(),
+        parent_audit_id: None,
+        revoked: false,
     })
 }
 

@@ -42,7 +42,18 @@ pub enum Refusal {
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub caller: Caller,
-    pub token_project: Option<String>,
+    pub token_project: TokenProject,
+}
+
+/// What the URL's project is checked against (Nova's `context.project_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenProject {
+    /// noauth without a project: the URL's.
+    Unbound,
+    Project(String),
+    /// A Keystone token scoped to no project (unscoped, domain, system):
+    /// Nova's `context.project_id` is `None`.
+    NoProject,
 }
 
 impl Authenticator {
@@ -100,14 +111,26 @@ pub struct Credentials<'a> {
 
 /// The one place a validated token becomes a caller.
 pub fn caller_of_token(token: &Token, policy: &Arc<Policy>) -> Authenticated {
+    let caller = Caller::new(
+        token.user_id.clone(),
+        // A token without a project acts in none (Nova: project_id None).
+        Some(token.project_id.clone().unwrap_or_default()),
+        Roles::from_names(token.roles.iter().map(String::as_str)),
+        policy.clone(),
+    );
+    // oslo.policy (6: scope always enforced) refuses a system- or
+    // domain-scoped token every one of Nova's rules, all `scope_types:
+    // ['project']`; an unscoped token counts as project-scoped.
+    let caller = if token.system || token.domain_id.is_some() {
+        caller.outside_project_scope()
+    } else {
+        caller
+    };
     Authenticated {
-        caller: Caller::new(
-            token.user_id.clone(),
-            // An unscoped token acts in no project (Nova: project_id None).
-            Some(token.project_id.clone().unwrap_or_default()),
-            Roles::from_names(token.roles.iter().map(String::as_str)),
-            policy.clone(),
-        ),
-        token_project: token.project_id.clone(),
+        caller,
+        token_project: token
+            .project_id
+            .clone()
+            .map_or(TokenProject::NoProject, TokenProject::Project),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Authenticated, Credentials};
+use super::{Authenticated, Credentials, TokenProject};
 use crate::domain::{Caller, Policy, Roles};
 
 /// The caller a request names.
@@ -26,6 +26,6 @@ pub fn caller(request: &Credentials<'_>, policy: &Arc<Policy>) -> Authenticated 
         .or_else(|| request.url_project.map(str::to_owned));
     Authenticated {
         caller: Caller::new(user_id, project_id, roles, policy.clone()),
-        token_project,
+        token_project: token_project.map_or(TokenProject::Unbound, TokenProject::Project),
     }
 }

@@ -51,6 +51,9 @@ pub struct Caller {
     pub roles: Roles,
     /// Nova's `context.is_admin`: the `context_is_admin` rule.
     is_admin: bool,
+    /// `false`: a system- or domain-scoped token, which oslo.policy refuses
+    /// every rule scoped to projects (all of Nova's).
+    project_scope: bool,
     policy: Arc<Policy>,
 }
 
@@ -99,6 +102,7 @@ impl Caller {
             project_id,
             roles,
             is_admin: false,
+            project_scope: true,
             policy,
         };
         let target = caller.project_id.clone().unwrap_or_default();
@@ -121,6 +125,14 @@ impl Caller {
         }
     }
 
+    /// The same caller with a system- or domain-scoped token: still
+    /// `is_admin` by its roles, but allowed no operation (oslo.policy's
+    /// scope check, before the rule).
+    pub fn outside_project_scope(mut self) -> Self {
+        self.project_scope = false;
+        self
+    }
+
     /// Nova's `context.is_admin` (`context_is_admin`, by default `role:admin`).
     pub fn is_admin(&self) -> bool {
         self.is_admin
@@ -138,13 +150,14 @@ impl Caller {
 
     /// The policy rule of `operation`, target = `{project_id: target_project}`.
     pub fn may(&self, operation: Operation, target_project: &str) -> bool {
-        self.policy.allows(
-            operation.rule(),
-            &self.credentials(),
-            &Target {
-                project_id: target_project,
-            },
-        )
+        self.project_scope
+            && self.policy.allows(
+                operation.rule(),
+                &self.credentials(),
+                &Target {
+                    project_id: target_project,
+                },
+            )
     }
 
     /// The project recorded on instance actions.
@@ -192,5 +205,9 @@ mod tests {
         assert!(admin.is_admin());
         let nobody = caller("observer", Some("p1"));
         assert!(!nobody.may(Operation::ListInterfaces, "p1"));
+        // A system- or domain-scoped admin: admin, allowed nothing.
+        let system = caller("admin", Some("")).outside_project_scope();
+        assert!(system.is_admin());
+        assert!(!system.may(Operation::ListInterfaces, "p1"));
     }
 }

@@ -30,12 +30,25 @@ pub struct User {
     pub default_project_id: Option<String>,
 }
 
-/// An issued token. Opaque id; scoped to a project or unscoped.
+/// What a token is scoped to (Keystone: at most one of project, domain, system).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Unscoped,
+    Project(String),
+    Domain(String),
+    /// `{"system": {"all": true}}`.
+    System,
+}
+
+/// An issued token. Opaque id; scoped to a project, a domain, the system,
+/// or unscoped (at most one of `project_id`, `domain_id`, `system`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token {
     pub id: String,
     pub user_id: String,
     pub project_id: Option<String>,
+    pub domain_id: Option<String>,
+    pub system: bool,
     /// Role names, implications applied.
     pub roles: Vec<String>,
     pub methods: Vec<String>,
@@ -43,6 +56,13 @@ pub struct Token {
     /// `None`: a static token from the configuration, which never expires.
     pub expires_at: Option<Timestamp>,
     pub audit_id: String,
+    /// The audit id of the first token of its chain when it was obtained
+    /// with the token method (Keystone's second audit id): revoking that
+    /// token revokes this one too.
+    pub parent_audit_id: Option<String>,
+    /// Revoked tokens are kept (until they expire) so that they are told
+    /// apart from tokens that never were.
+    pub revoked: bool,
 }
 
 /// What `Debug` shows of a secret.
@@ -67,19 +87,60 @@ impl std::fmt::Debug for Token {
             .field("id", &REDACTED)
             .field("user_id", &self.user_id)
             .field("project_id", &self.project_id)
+            .field("domain_id", &self.domain_id)
+            .field("system", &self.system)
             .field("roles", &self.roles)
             .field("methods", &self.methods)
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
             .field("audit_id", &self.audit_id)
+            .field("parent_audit_id", &self.parent_audit_id)
+            .field("revoked", &self.revoked)
             .finish()
     }
 }
 
 impl Token {
+    /// Neither expired nor revoked.
     pub fn valid_at(&self, now: Timestamp) -> bool {
-        self.expires_at.is_none_or(|e| e > now)
+        !self.revoked && !self.expired_at(now)
     }
+
+    pub fn expired_at(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+
+    pub fn scope(&self) -> Scope {
+        match (&self.project_id, &self.domain_id, self.system) {
+            (Some(project), _, _) => Scope::Project(project.clone()),
+            (None, Some(domain), _) => Scope::Domain(domain.clone()),
+            (None, None, true) => Scope::System,
+            (None, None, false) => Scope::Unscoped,
+        }
+    }
+
+    /// Keystone's `audit_ids`: its own, then its chain's first.
+    pub fn audit_ids(&self) -> Vec<String> {
+        std::iter::once(self.audit_id.clone())
+            .chain(self.parent_audit_id.clone())
+            .collect()
+    }
+
+    /// The audit id a token obtained from this one names as its chain's first.
+    pub fn chain_root(&self) -> &str {
+        self.parent_audit_id.as_deref().unwrap_or(&self.audit_id)
+    }
+}
+
+/// What a new token is made of, besides its ids and times.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub user_id: String,
+    pub scope: Scope,
+    pub methods: Vec<String>,
+    /// `None`: the configured lifetime from now.
+    pub expires_at: Option<Timestamp>,
+    pub parent_audit_id: Option<String>,
 }
 
 /// A user as a request names it: by id, or by name within a domain.
@@ -102,9 +163,16 @@ pub enum AuthError {
     Invalid(String),
 }
 
-/// Role names implied by `names` (admin ⇒ member ⇒ reader), sorted.
+/// Role names implied by `names`, Keystone's bootstrap chain
+/// (admin ⇒ manager ⇒ member ⇒ reader) applied, sorted.
 pub fn implied_roles<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    super::caller::Roles::from_names(names).names().to_vec()
+    let mut roles: Vec<String> = super::caller::Roles::from_names(names).names().to_vec();
+    if roles.iter().any(|r| r == "admin") {
+        roles.push("manager".into());
+    }
+    roles.sort();
+    roles.dedup();
+    roles
 }
 
 /// A stable id for a name (roles and catalog entries have no configured id).
@@ -120,6 +188,10 @@ pub struct Directory {
     pub users: Vec<User>,
     /// (user id, project id) → role names as configured.
     pub assignments: HashMap<(String, String), Vec<String>>,
+    /// (user id, domain id) → role names as configured.
+    pub domain_assignments: HashMap<(String, String), Vec<String>>,
+    /// user id → role names on the system (`all`) as configured.
+    pub system_assignments: HashMap<String, Vec<String>>,
 }
 
 impl Directory {
@@ -185,41 +257,61 @@ impl Directory {
         }
     }
 
+    /// Whether `password` is the user's (in constant time).
+    pub fn password_matches(&self, user: &User, password: &str) -> bool {
+        constant_time_eq(user.password.as_bytes(), password.as_bytes())
+    }
+
     /// The effective roles of `user_id` on `project_id`, or 401 when none.
     pub fn roles_on(&self, user_id: &str, project_id: &str) -> Result<Vec<String>, AuthError> {
-        let assigned = self
-            .assignments
-            .get(&(user_id.to_owned(), project_id.to_owned()))
+        self.roles_in(user_id, &Scope::Project(project_id.to_owned()))
+    }
+
+    /// The effective roles of `user_id` in `scope` (none when unscoped), or
+    /// 401 when a scoped token would have none.
+    pub fn roles_in(&self, user_id: &str, scope: &Scope) -> Result<Vec<String>, AuthError> {
+        let user = user_id.to_owned();
+        let assigned = match scope {
+            Scope::Unscoped => return Ok(Vec::new()),
+            Scope::Project(project) => self.assignments.get(&(user, project.clone())),
+            Scope::Domain(domain) => self.domain_assignments.get(&(user, domain.clone())),
+            Scope::System => self.system_assignments.get(&user),
+        };
+        let assigned = assigned
             .filter(|r| !r.is_empty())
             .ok_or(AuthError::Unauthorized)?;
         Ok(implied_roles(assigned.iter().map(String::as_str)))
     }
 
-    /// A new token for `user_id`, scoped to `project_id` (roles resolved here).
-    #[allow(clippy::too_many_arguments)]
+    /// A new token (roles resolved here).
     pub fn issue(
         &self,
         id: String,
         audit_id: String,
-        user_id: &str,
-        project_id: Option<&str>,
-        methods: Vec<String>,
+        new: NewToken,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<Token, AuthError> {
-        let roles = match project_id {
-            Some(project) => self.roles_on(user_id, project)?,
-            None => Vec::new(),
+        let roles = self.roles_in(&new.user_id, &new.scope)?;
+        let (project_id, domain_id, system) = match new.scope {
+            Scope::Unscoped => (None, None, false),
+            Scope::Project(project) => (Some(project), None, false),
+            Scope::Domain(domain) => (None, Some(domain), false),
+            Scope::System => (None, None, true),
         };
         Ok(Token {
             id,
-            user_id: user_id.to_owned(),
-            project_id: project_id.map(str::to_owned),
+            user_id: new.user_id,
+            project_id,
+            domain_id,
+            system,
             roles,
-            methods,
+            methods: new.methods,
             issued_at: now,
             expires_at: Some(expires_at),
             audit_id,
+            parent_audit_id: new.parent_audit_id,
+            revoked: false,
         })
     }
 }
@@ -255,7 +347,7 @@ mod tests {
                 password: "secret".into(),
                 default_project_id: Some("p1".into()),
             }],
-            assignments: HashMap::new(),
+            ..Default::default()
         };
         d.assignments
             .insert(("u1".into(), "p1".into()), vec!["member".into()]);
@@ -288,9 +380,14 @@ mod tests {
         assert_eq!(d.roles_on("u1", "p1").unwrap(), ["member", "reader"]);
         assert_eq!(d.roles_on("u1", "p2"), Err(AuthError::Unauthorized));
         assert_eq!(d.find_project(&by_name("demo")).unwrap().id, "p1");
-        let token = d
-            .issue("t".into(), "a".into(), "u1", Some("p1"), vec![], 10, 20)
-            .unwrap();
+        let new = NewToken {
+            user_id: "u1".into(),
+            scope: Scope::Project("p1".into()),
+            methods: vec![],
+            expires_at: None,
+            parent_audit_id: None,
+        };
+        let token = d.issue("t".into(), "a".into(), new, 10, 20).unwrap();
         assert!(token.valid_at(19));
         assert!(!token.valid_at(20));
     }

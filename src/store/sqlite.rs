@@ -76,6 +76,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/sqlite/001_initial.sql")),
         M::up(include_str!("../../migrations/sqlite/002_tokens.sql")),
+        M::up(include_str!("../../migrations/sqlite/003_token_scopes.sql")),
     ])
 }
 
@@ -322,11 +323,14 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
         }
         Change::PutToken(t) => {
             tx.prepare_cached(
-                "INSERT INTO tokens (id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO tokens (id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id,
+                   domain_id, system, parent_audit_id, revoked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, project_id = excluded.project_id,
                    roles = excluded.roles, methods = excluded.methods, issued_at = excluded.issued_at,
-                   expires_at = excluded.expires_at, audit_id = excluded.audit_id",
+                   expires_at = excluded.expires_at, audit_id = excluded.audit_id,
+                   domain_id = excluded.domain_id, system = excluded.system,
+                   parent_audit_id = excluded.parent_audit_id, revoked = excluded.revoked",
             )?
             .execute(params![
                 t.id,
@@ -336,7 +340,11 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
                 serde_json::to_string(&t.methods).expect("serializable"),
                 t.issued_at,
                 t.expires_at,
-                t.audit_id
+                t.audit_id,
+                t.domain_id,
+                t.system,
+                t.parent_audit_id,
+                t.revoked
             ])?;
         }
         Change::DeleteToken(id) => {
@@ -499,7 +507,8 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         })
     };
     let mut tokens = connection.prepare(
-        "SELECT id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id
+        "SELECT id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id,
+           domain_id, system, parent_audit_id, revoked
          FROM tokens ORDER BY issued_at",
     )?;
     for token in tokens.query_map([], |r| {
@@ -512,6 +521,10 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             issued_at: r.get(5)?,
             expires_at: r.get(6)?,
             audit_id: r.get(7)?,
+            domain_id: r.get(8)?,
+            system: r.get(9)?,
+            parent_audit_id: r.get(10)?,
+            revoked: r.get(11)?,
         })
     })? {
         world.apply(Change::PutToken(token?));
