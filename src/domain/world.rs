@@ -601,11 +601,15 @@ mod tests {
             id: id.into(),
             user_id: "u".into(),
             project_id: Some("p".into()),
+            domain_id: None,
+            system: false,
             roles: vec!["admin".into()],
             methods: vec!["password".into()],
             issued_at: 1,
             expires_at: None,
             audit_id: "a".into(),
+            parent_audit_id: None,
+            revoked: false,
         }
     }
 
