@@ -20,7 +20,7 @@ use axum::Router;
 
 use super::compute::{instance_actions, interfaces, versions};
 use super::control::faults::inject_faults;
-use super::middleware::{compute_api, not_routed};
+use super::middleware::compute_api;
 use super::{control, identity, ops};
 use crate::app::AppState;
 
@@ -200,7 +200,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         let service = endpoint
             .pipeline()
             .wrap(endpoint.handler(), state)
-            .layer(from_fn_with_state((state.clone(), endpoint), tag_endpoint));
+            .layer(from_fn_with_state(endpoint, tag_endpoint));
         for path in endpoint.all_paths() {
             router = router.route(&path, service.clone());
         }
@@ -211,18 +211,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 /// Decide the endpoint once: in the request for the pipeline and the
 /// handler, in the response for the access log and metrics.
 async fn tag_endpoint(
-    State((state, endpoint)): State<(AppState, Endpoint)>,
+    State(endpoint): State<Endpoint>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    // axum answers HEAD with a GET route; Nova's router does not (probes,
-    // Keystone's Flask and the control plane do).
-    if request.method() == Method::HEAD
-        && endpoint.pipeline() == Pipeline::Compute
-        && endpoint.method().is_some()
-    {
-        return not_routed(&state, request).await;
-    }
     request.extensions_mut().insert(endpoint);
     let mut response = next.run(request).await;
     response.extensions_mut().insert(endpoint);

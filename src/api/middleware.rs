@@ -316,16 +316,20 @@ pub async fn compute_api(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let endpoint = request.extensions().get::<Endpoint>().copied();
+    // axum answers HEAD with a GET route; Nova's router does not.
+    if request.method() == Method::HEAD
+        && endpoint.is_some_and(|e| e.pipeline() == Pipeline::Compute && e.method().is_some())
+    {
+        return not_routed(&state, request).await;
+    }
     if let Some(refused) = body_too_large(&request) {
         return refused;
     }
     let url_project = url_project(&request);
     // keystonemiddleware, ahead of Nova's router: every compute route but the
     // public version documents needs a valid token.
-    let public = request
-        .extensions()
-        .get::<Endpoint>()
-        .is_some_and(|e| e.pipeline() == Pipeline::ComputePublic);
+    let public = endpoint.is_some_and(|e| e.pipeline() == Pipeline::ComputePublic);
     let authenticated = if public {
         crate::auth::noauth::caller(&Credentials::default(), &state.policy)
     } else {
