@@ -1403,3 +1403,26 @@ async fn a_system_reader_may_validate_and_check_not_revoke() {
         204
     );
 }
+
+#[tokio::test]
+async fn a_token_request_over_the_size_limit_is_sizelimits_413() {
+    let app = app().await;
+    let huge = format!(r#"{{"auth": {{"padding": "{}"}}}}"#, "x".repeat(114_688));
+    let reply = app
+        .send(
+            "POST",
+            "/identity/v3/auth/tokens",
+            &[
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+            ],
+            Some(&huge),
+        )
+        .await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(
+        reply.json(),
+        json!({"message": "Request is too large. Larger than max_request_body_size (%s).<br /><br />\n\n\n",
+               "code": "413 Request Entity Too Large", "title": "Request Entity Too Large"})
+    );
+}

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::extract::read_body;
 use super::fault::KeystoneError;
 use super::response::{base_url, format_time, json_response, with_content_type, Link, MediaType};
 use crate::app::AppState;
@@ -759,6 +760,7 @@ async fn token_method(
         (status = 401, description = "Wrong credentials, an unsupported method, or a scope the user has no role in.", body = KeystoneError),
         (status = 403, description = "A system-scoped token asked for a project or domain scope.", body = KeystoneError),
         (status = 404, description = "The token method's token is not valid.", body = KeystoneError),
+        (status = 413, description = "A body larger than 114688 bytes: oslo.middleware's sizelimit page, not a Keystone error."),
         (status = 503, description = "The token could not be stored.", body = KeystoneError),
     ),
 )]
@@ -766,9 +768,14 @@ pub async fn issue_token(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let identity = identity_of(&state);
+    // oslo.middleware's sizelimit, as in Keystone's pipeline.
+    let body = match read_body(&Method::POST, &headers, body).await {
+        Ok(body) => body,
+        Err(too_large) => return too_large,
+    };
     let request = match json_body(&headers, &body) {
         Ok(request) => request.unwrap_or_default(),
         Err(response) => return response,

@@ -476,16 +476,21 @@ fn add_keystone_unavailable(doc: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The statuses for which WebOb's error page can answer a `/v2.1` call
-/// (the router's 404, sizelimit's 413): in the media type the `Accept`
-/// header picks, JSON beside any fault the handler documents.
+/// (the router's 404, sizelimit's 413) or a token request (413): in the
+/// media type the `Accept` header picks, JSON beside any body the handler
+/// documents.
 fn add_webob_pages(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
-        if !(path == "/v2.1" || path.starts_with("/v2.1/")) {
+        let statuses: &[&str] = if path == "/v2.1" || path.starts_with("/v2.1/") {
+            &["404", "413"]
+        } else if path == "/identity/v3/auth/tokens" {
+            &["413"]
+        } else {
             continue;
-        }
+        };
         for (_, op) in operations(item) {
-            for status in ["404", "413"] {
-                let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) else {
+            for status in statuses {
+                let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
                     continue;
                 };
                 add_webob_media(response);
