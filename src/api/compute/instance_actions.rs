@@ -426,7 +426,7 @@ pub fn list_query(query: Option<&str>, version: ApiVersion) -> Result<ListQuery,
         match params.iter().find(|(n, _)| n == name) {
             None => Ok(None),
             Some((_, values)) if values.len() > 1 => {
-                let repr = super::validation::py_repr(&serde_json::json!(values));
+                let repr = crate::api::python::py_repr(&serde_json::json!(values));
                 Err(query_error(name, &repr, format!("{repr} is too long")))
             }
             Some((_, values)) => Ok(Some(values[0].clone())),
@@ -434,7 +434,7 @@ pub fn list_query(query: Option<&str>, version: ApiVersion) -> Result<ListQuery,
     };
     if let Some(limit) = single("limit")? {
         if !limit.bytes().all(|b| b.is_ascii_digit()) {
-            let repr = super::validation::py_repr_str(&limit);
+            let repr = crate::api::python::py_repr_str(&limit);
             return Err(query_error(
                 "limit",
                 &limit,
@@ -455,7 +455,7 @@ pub fn list_query(query: Option<&str>, version: ApiVersion) -> Result<ListQuery,
         match single(name)? {
             None => Ok(None),
             Some(value) => parse_iso_time(&value).map(Some).ok_or_else(|| {
-                let repr = super::validation::py_repr_str(&value);
+                let repr = crate::api::python::py_repr_str(&value);
                 query_error(name, &value, format!("{repr} is not a 'date-time'"))
             }),
         }

@@ -21,9 +21,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::extract::read_body;
-use super::fault::KeystoneError;
-use super::response::{base_url, format_time, json_response, with_content_type, Link, MediaType};
+pub mod schema;
+
+use crate::api::extract::read_body;
+use crate::api::fault::KeystoneError;
+use crate::api::response::{
+    base_url, format_time, json_response, with_content_type, Link, MediaType,
+};
 use crate::app::AppState;
 use crate::auth::builtin::Lookup;
 use crate::auth::BuiltinKeystone;
@@ -327,7 +331,7 @@ pub async fn identity_envelope(request: Request, next: Next) -> Response {
 fn request_id(request: &Request) -> HeaderValue {
     request
         .extensions()
-        .get::<super::extract::RequestId>()
+        .get::<crate::api::extract::RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_else(|| {
             HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4())).expect("ascii")
@@ -782,7 +786,7 @@ pub async fn issue_token(
     };
     let auth = request.get("auth").cloned().unwrap_or(Value::Null);
     if !auth.is_null() {
-        if let Err(message) = super::identity_schema::validate(&auth) {
+        if let Err(message) = schema::validate(&auth) {
             return bad_request(&message);
         }
         if let Err(response) = id_or_name_checks(&auth) {
@@ -1100,7 +1104,7 @@ pub async fn auth_catalog(State(state): State<AppState>, headers: HeaderMap) -> 
         },
     };
     // flask-restful's JSON: Python's separators and a trailing newline.
-    let mut bytes = super::response::to_json(&body);
+    let mut bytes = crate::api::response::to_json(&body);
     bytes.push(b'\n');
     with_content_type(StatusCode::OK, bytes, "application/json")
 }

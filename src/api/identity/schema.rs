@@ -6,6 +6,7 @@
 
 use std::sync::LazyLock;
 
+use crate::api::python::py_repr_str;
 use serde_json::{json, Value};
 
 /// The schema, keys in Keystone's order (they show in messages).
@@ -106,7 +107,7 @@ fn first_error<'a>(
                     other => other.as_str().into_iter().collect(),
                 };
                 if !types.iter().any(|t| is_type(instance, t)) {
-                    let names: Vec<String> = types.iter().map(|t| py_str(t)).collect();
+                    let names: Vec<String> = types.iter().map(|t| py_repr_str(t)).collect();
                     let message = format!(
                         "{} is not of type {}",
                         repr(instance, Where::of(path)),
@@ -133,7 +134,7 @@ fn first_error<'a>(
                 for name in value.as_array().into_iter().flatten() {
                     let name = name.as_str().unwrap_or("");
                     if !object.contains_key(name) {
-                        let message = format!("{} is a required property", py_str(name));
+                        let message = format!("{} is a required property", py_repr_str(name));
                         return here(message, "required", schema_path, path);
                     }
                 }
@@ -197,7 +198,7 @@ pub fn validate(auth: &Value) -> Result<(), String> {
         let mut out = word.to_owned();
         for step in steps {
             match step {
-                Step::Key(key) => out.push_str(&format!("[{}]", py_str(key))),
+                Step::Key(key) => out.push_str(&format!("[{}]", py_repr_str(key))),
                 Step::Index(i) => out.push_str(&format!("[{i}]")),
             }
         }
@@ -207,7 +208,7 @@ pub fn validate(auth: &Value) -> Result<(), String> {
     let text = format!(
         "{}\n\nFailed validating {} in {}:\n    {}\n\nOn {}:\n    {}",
         error.message,
-        py_str(error.keyword),
+        py_repr_str(error.keyword),
         index("schema", schema_steps),
         indent(&pformat(error.schema, Where::default())),
         index("instance", &error.path),
@@ -269,35 +270,6 @@ fn secret(value: &Value, at: Where<'_>) -> bool {
         && (at.key == Some("password") || at.key == Some("id") && at.parent == Some("token"))
 }
 
-/// Python's `repr` of a string.
-fn py_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 /// Python's `repr` of a JSON value (`at`: where it is, for masking).
 fn repr(value: &Value, at: Where<'_>) -> String {
     if secret(value, at) {
@@ -308,7 +280,7 @@ fn repr(value: &Value, at: Where<'_>) -> String {
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Number(n) => py_number(n),
-        Value::String(s) => py_str(s),
+        Value::String(s) => py_repr_str(s),
         Value::Array(items) => {
             let items: Vec<String> = items.iter().map(|v| repr(v, at.child(None))).collect();
             format!("[{}]", items.join(", "))
@@ -316,7 +288,7 @@ fn repr(value: &Value, at: Where<'_>) -> String {
         Value::Object(map) => {
             let items: Vec<String> = map
                 .iter()
-                .map(|(k, v)| format!("{}: {}", py_str(k), repr(v, at.child(Some(k)))))
+                .map(|(k, v)| format!("{}: {}", py_repr_str(k), repr(v, at.child(Some(k)))))
                 .collect();
             format!("{{{}}}", items.join(", "))
         }
@@ -352,7 +324,7 @@ fn format_value(value: &Value, at: Where<'_>, out: &mut String, indent: usize, a
             let indent = indent + 1;
             let last = map.len() - 1;
             for (i, (k, v)) in map.iter().enumerate() {
-                let krep = py_str(k);
+                let krep = py_repr_str(k);
                 out.push_str(&krep);
                 out.push_str(": ");
                 let allowance = if i == last { allowance + 1 } else { 1 };
