@@ -113,6 +113,7 @@ pub async fn request_id_and_log(
     }
     let uri = request.uri().clone();
     let in_api = api_mount(uri.path()).0;
+    let in_network = is_network_path(uri.path());
     if in_api && method == Method::OPTIONS {
         // oslo's CORS middleware, ahead of everything, answers OPTIONS itself.
         return StatusCode::OK.into_response();
@@ -120,7 +121,7 @@ pub async fn request_id_and_log(
     // Every request gets an id for its log lines; only API responses carry
     // it, and only theirs come from the (possibly seeded) id source, so that
     // health probes do not shift a deterministic run's ids.
-    let request_id = if in_api {
+    let request_id = if in_api || in_network {
         let id = RequestId::generate(state.cloud.ids());
         request.extensions_mut().insert(id.clone());
         id
@@ -144,6 +145,11 @@ pub async fn request_id_and_log(
         let headers = response.headers_mut();
         headers.insert(OPENSTACK_REQUEST_ID.clone(), request_id.0.clone());
         headers.insert(COMPUTE_REQUEST_ID.clone(), request_id.0);
+    } else if in_network {
+        // Neutron's answers carry the one request id header.
+        response
+            .headers_mut()
+            .insert(OPENSTACK_REQUEST_ID.clone(), request_id.0);
     }
     let elapsed = started.elapsed();
     let endpoint = response.extensions().get::<Endpoint>().copied();
@@ -180,6 +186,41 @@ fn collapse_slashes(uri: &axum::http::Uri) -> Option<axum::http::Uri> {
     let mut parts = uri.clone().into_parts();
     parts.path_and_query = Some(path_and_query.parse().ok()?);
     axum::http::Uri::from_parts(parts).ok()
+}
+
+/// Under the network API's mount (`/networking`).
+pub fn is_network_path(path: &str) -> bool {
+    path.strip_prefix(super::network::MOUNT)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The network API layer, on every routed `/networking/v2.0` call:
+/// sizelimit, keystonemiddleware (the same authentication as compute),
+/// then the caller for the handler. Errors are Neutron's.
+pub async fn network_api(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(refused) = body_too_large(&request) {
+        return refused;
+    }
+    let authenticated = match authenticate(&state, request.headers(), None).await {
+        Ok(authenticated) => authenticated,
+        Err(response) => return response,
+    };
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(|| RequestId::generate(state.cloud.ids()));
+    request.extensions_mut().insert(ApiContext {
+        request_id,
+        version: ApiVersion::MIN,
+        caller: authenticated.caller,
+        token_project: authenticated.token_project,
+    });
+    next.run(request).await
 }
 
 /// Pre-built header values for every supported version.

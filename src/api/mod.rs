@@ -18,6 +18,7 @@ pub mod fault;
 pub mod identity;
 pub mod identity_schema;
 pub mod middleware;
+pub mod network;
 pub mod openapi;
 pub mod ops;
 pub mod response;
