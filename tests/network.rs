@@ -179,7 +179,18 @@ async fn network_crud() {
         "description": "", "port_security_enabled": true, "tags": [],
         "created_at": "T", "updated_at": "T", "revision_number": 1
     }});
-    assert_eq!(body(&reply), expected);
+    // A create answers in Neutron's create order, with is_default.
+    assert!(
+        reply.text().contains(r#""shared":false,"port_security_enabled":true,"router:external":false,"is_default":false,"availability_zone_hints""#),
+        "{}",
+        reply.text()
+    );
+    let mut created = body(&reply);
+    created["network"]
+        .as_object_mut()
+        .unwrap()
+        .remove("is_default");
+    assert_eq!(created, expected);
     let reply = member(&app, "GET", &format!("{V2}/networks/{id}"), None).await;
     assert_eq!(reply.status, 200);
     assert_eq!(body(&reply), expected);
@@ -246,7 +257,7 @@ async fn network_errors_and_policy() {
         &reply,
         403,
         "PolicyNotAuthorized",
-        "rule:create_network:shared is disallowed by policy",
+        "(rule:create_network and rule:create_network:shared) is disallowed by policy",
     );
     let reply = member(&app, "POST", &uri, Some(json!({"network": {"bogus": 1}}))).await;
     assert_neutron_error(
@@ -265,8 +276,8 @@ async fn network_errors_and_policy() {
     assert_neutron_error(
         &reply,
         400,
-        "HTTPBadRequest",
-        "Invalid input for admin_state_up. Reason: 'maybe' cannot be converted to boolean.",
+        "InvalidInput",
+        "Invalid input for operation: 'maybe' cannot be converted to boolean.",
     );
     let reply = member(&app, "POST", &uri, Some(json!({"net": {}}))).await;
     assert_neutron_error(
@@ -411,7 +422,7 @@ async fn subnet_crud_and_errors() {
     assert_neutron_error(
         &reply,
         400,
-        "HTTPBadRequest",
+        "InvalidInput",
         &format!("Invalid input for operation: Requested subnet with cidr: 10.0.0.128/25 for network: {net} overlaps with another subnet."),
     );
     let reply = member(
@@ -424,8 +435,8 @@ async fn subnet_crud_and_errors() {
     assert_neutron_error(
         &reply,
         400,
-        "HTTPBadRequest",
-        "Invalid input for cidr. Reason: 'nonsense' is not a valid IP subnet.",
+        "InvalidInput",
+        "Invalid input for operation: nonsense is not in a CIDR format.",
     );
     let reply = member(
         &app,
@@ -639,7 +650,7 @@ async fn port_crud_and_errors() {
         &reply,
         403,
         "PolicyNotAuthorized",
-        "rule:update_port:binding:host_id is disallowed by policy",
+        "(rule:update_port and rule:update_port:binding:host_id) is disallowed by policy",
     );
     let reply = admin(
         &app,
@@ -690,8 +701,8 @@ async fn port_crud_and_errors() {
     assert_neutron_error(
         &reply,
         400,
-        "HTTPBadRequest",
-        "Invalid input for operation: IP address 10.99.0.1 is not a valid IP for any of the subnets on the specified network.",
+        "InvalidIpForNetwork",
+        "IP address 10.99.0.1 is not a valid IP for any of the subnets on the specified network.",
     );
     let reply = member(
         &app,
@@ -792,6 +803,19 @@ async fn filters_fields_sorting_and_paging() {
         &reply,
         400,
         "HTTPBadRequest",
+        "The number of sort_keys and sort_dirs must be same",
+    );
+    let reply = member(
+        &app,
+        "GET",
+        &format!("{V2}/networks?sort_key=bogus&sort_dir=asc"),
+        None,
+    )
+    .await;
+    assert_neutron_error(
+        &reply,
+        400,
+        "HTTPBadRequest",
         "bogus is an invalid attribute for sort_keys",
     );
     // Paging, with links.
@@ -811,7 +835,10 @@ async fn filters_fields_sorting_and_paging() {
         reply.json(),
         json!({
             "ports": [{"id": all[0]}, {"id": all[1]}],
-            "ports_links": [{"rel": "next", "href": format!("http://porthole.test/networking/v2.0/ports?fields=id&limit=2&marker={}", all[1])}]
+            "ports_links": [
+                {"rel": "next", "href": format!("http://porthole.test/networking/v2.0/ports?limit=2&fields=id&marker={}", all[1])},
+                {"rel": "previous", "href": format!("http://porthole.test/networking/v2.0/ports?limit=2&fields=id&marker={}&page_reverse=True", all[0])}
+            ]
         })
     );
     let reply = member(
@@ -826,8 +853,8 @@ async fn filters_fields_sorting_and_paging() {
         json!({
             "ports": [{"id": all[2]}, {"id": all[3]}],
             "ports_links": [
-                {"rel": "next", "href": format!("http://porthole.test/networking/v2.0/ports?fields=id&limit=2&marker={}", all[3])},
-                {"rel": "previous", "href": format!("http://porthole.test/networking/v2.0/ports?fields=id&limit=2&marker={}&page_reverse=True", all[2])}
+                {"rel": "next", "href": format!("http://porthole.test/networking/v2.0/ports?limit=2&fields=id&marker={}", all[3])},
+                {"rel": "previous", "href": format!("http://porthole.test/networking/v2.0/ports?limit=2&fields=id&marker={}&page_reverse=True", all[2])}
             ]
         })
     );
@@ -839,11 +866,16 @@ async fn filters_fields_sorting_and_paging() {
     )
     .await;
     assert_eq!(ids(&reply, "ports"), [all[4].clone()]);
+    // The last, short page: only a previous link.
+    assert_eq!(
+        reply.json()["ports_links"],
+        json!([{"rel": "previous", "href": format!("http://porthole.test/networking/v2.0/ports?limit=2&fields=id&marker={}&page_reverse=True", all[4])}])
+    );
     let reply = member(&app, "GET", &format!("{uri}?limit=x"), None).await;
     assert_neutron_error(
         &reply,
         400,
-        "HTTPBadRequest",
+        "BadRequest",
         "Bad limit request: Limit must be an integer 0 or greater and not 'x'.",
     );
 }

@@ -113,7 +113,8 @@ pub async fn request_id_and_log(
     }
     let uri = request.uri().clone();
     let in_api = api_mount(uri.path()).0;
-    let in_network = is_network_path(uri.path());
+    // Neutron's version list carries no request id; its API does.
+    let in_network = uri.path().starts_with("/networking/v2.0");
     if in_api && method == Method::OPTIONS {
         // oslo's CORS middleware, ahead of everything, answers OPTIONS itself.
         return StatusCode::OK.into_response();

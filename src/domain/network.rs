@@ -59,6 +59,22 @@ impl NeutronFault {
             format!("rule:{rule} is disallowed by policy"),
         )
     }
+    /// An attribute's rule refused: Neutron names both rules it checked.
+    pub fn attribute_policy(action: &str, attribute: &str) -> Self {
+        Self::new(
+            403,
+            "PolicyNotAuthorized",
+            format!("(rule:{action} and rule:{action}:{attribute}) is disallowed by policy"),
+        )
+    }
+    /// neutron-lib's `InvalidInput`.
+    pub fn invalid_input(message: impl std::fmt::Display) -> Self {
+        Self::new(
+            400,
+            "InvalidInput",
+            format!("Invalid input for operation: {message}"),
+        )
+    }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "HTTPInternalServerError", message)
     }
@@ -188,10 +204,13 @@ pub fn create_network(
 ) -> Result<Network, NeutronFault> {
     let project_id = owner(caller, request.project_id.as_deref(), "create_network")?;
     if request.shared == Some(true) && !caller.is_admin() {
-        return Err(NeutronFault::policy("create_network:shared"));
+        return Err(NeutronFault::attribute_policy("create_network", "shared"));
     }
     if request.external == Some(true) && !caller.is_admin() {
-        return Err(NeutronFault::policy("create_network:router:external"));
+        return Err(NeutronFault::attribute_policy(
+            "create_network",
+            "router:external",
+        ));
     }
     let id = new_id(txn, |w, id| w.network(id).is_some());
     let mut neutron = NeutronAttrs::created(now);
@@ -224,12 +243,12 @@ pub fn update_network(
         return Err(NeutronFault::policy("update_network"));
     }
     if (request.shared.is_some() || request.external.is_some()) && !caller.is_admin() {
-        let rule = if request.shared.is_some() {
-            "update_network:shared"
+        let attribute = if request.shared.is_some() {
+            "shared"
         } else {
-            "update_network:router:external"
+            "router:external"
         };
-        return Err(NeutronFault::policy(rule));
+        return Err(NeutronFault::attribute_policy("update_network", attribute));
     }
     if request.project_id.is_some() {
         return Err(NeutronFault::bad_request(
@@ -275,7 +294,7 @@ pub fn delete_network(txn: &mut Txn, caller: &Caller, id: &str) -> Result<(), Ne
         .filter(|p| p.network_id == network.id)
         .collect();
     if !in_use.is_empty() {
-        in_use.sort_by_key(|p| p.id.as_str());
+        in_use.sort_by_key(|p| p.seq);
         let ids: Vec<&str> = in_use.iter().map(|p| p.id.as_str()).collect();
         return Err(NeutronFault::new(
             409,
@@ -341,9 +360,7 @@ pub fn create_subnet(
         ));
     };
     let cidr: IpNet = cidr_text.parse().map_err(|_| {
-        NeutronFault::bad_request(format!(
-            "Invalid input for cidr. Reason: '{cidr_text}' is not a valid IP subnet."
-        ))
+        NeutronFault::invalid_input(format_args!("{cidr_text} is not in a CIDR format."))
     })?;
     let cidr = cidr.trunc();
     let version = if cidr.addr().is_ipv4() { 4 } else { 6 };
@@ -366,8 +383,8 @@ pub fn create_subnet(
     }
     for other in txn.world().subnets_of(&network.id) {
         if other.cidr.contains(&cidr.network()) || cidr.contains(&other.cidr.network()) {
-            return Err(NeutronFault::bad_request(format!(
-                "Invalid input for operation: Requested subnet with cidr: {cidr} for network: {} overlaps with another subnet.",
+            return Err(NeutronFault::invalid_input(format_args!(
+                "Requested subnet with cidr: {cidr} for network: {} overlaps with another subnet.",
                 network.id
             )));
         }
@@ -584,9 +601,11 @@ fn allocate(
                 .find(|s| ipam::is_valid_for_subnet(s, ip))
                 .copied()
                 .ok_or_else(|| {
-                    NeutronFault::bad_request(format!(
-                        "Invalid input for operation: IP address {ip} is not a valid IP for any of the subnets on the specified network."
-                    ))
+                    NeutronFault::new(
+                        400,
+                        "InvalidIpForNetwork",
+                        format!("IP address {ip} is not a valid IP for any of the subnets on the specified network."),
+                    )
                 })?,
             (None, None) => {
                 return Err(NeutronFault::bad_request(
@@ -635,7 +654,7 @@ fn check_binding_attributes(
     rule: &str,
 ) -> Result<(), NeutronFault> {
     if request.binding_host_id.is_some() && !caller.is_admin() {
-        return Err(NeutronFault::policy(&format!("{rule}:binding:host_id")));
+        return Err(NeutronFault::attribute_policy(rule, "binding:host_id"));
     }
     Ok(())
 }
@@ -656,10 +675,10 @@ pub fn create_port(
     let project_id = owner(caller, request.project_id.as_deref(), "create_port")?;
     check_binding_attributes(caller, &request, "create_port")?;
     if request.mac_address.is_some() && !caller.is_admin() && network.project_id != project_id {
-        return Err(NeutronFault::policy("create_port:mac_address"));
+        return Err(NeutronFault::attribute_policy("create_port", "mac_address"));
     }
     if request.fixed_ips.is_some() && !caller.is_admin() && network.project_id != project_id {
-        return Err(NeutronFault::policy("create_port:fixed_ips"));
+        return Err(NeutronFault::attribute_policy("create_port", "fixed_ips"));
     }
     let mac_address = match request.mac_address.as_deref() {
         Some(mac) => {
@@ -748,7 +767,7 @@ pub fn update_port(
     }
     if let Some(mac) = request.mac_address.as_deref() {
         if !caller.is_admin() {
-            return Err(NeutronFault::policy("update_port:mac_address"));
+            return Err(NeutronFault::attribute_policy("update_port", "mac_address"));
         }
         let mac = ipam::normalize_mac(mac).ok_or_else(|| {
             NeutronFault::bad_request(format!(

@@ -154,9 +154,7 @@ impl Attributes {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            NeutronFault::bad_request(format!(
-                "Invalid input for {name}. Reason: '{shown}' cannot be converted to boolean."
-            ))
+            NeutronFault::invalid_input(format_args!("'{shown}' cannot be converted to boolean."))
         })
     }
 
@@ -248,15 +246,16 @@ impl ListQuery {
                         .map(str::to_owned),
                 ),
                 "limit" => {
-                    let limit: i64 = value.parse().map_err(|_| {
-                        NeutronFault::bad_request(format!(
-                            "Bad limit request: Limit must be an integer 0 or greater and not '{value}'."
-                        ))
-                    })?;
+                    let bad = || {
+                        NeutronFault::new(
+                            400,
+                            "BadRequest",
+                            format!("Bad limit request: Limit must be an integer 0 or greater and not '{value}'."),
+                        )
+                    };
+                    let limit: i64 = value.parse().map_err(|_| bad())?;
                     if limit < 0 {
-                        return Err(NeutronFault::bad_request(format!(
-                            "Bad limit request: Limit must be an integer 0 or greater and not '{value}'."
-                        )));
+                        return Err(bad());
                     }
                     q.limit = (limit > 0).then_some(limit as usize);
                 }
@@ -278,7 +277,7 @@ impl ListQuery {
                 },
             }
         }
-        if !dirs.is_empty() && dirs.len() != keys.len() {
+        if dirs.len() != keys.len() {
             return Err(NeutronFault::bad_request(
                 "The number of sort_keys and sort_dirs must be same",
             ));
@@ -378,6 +377,8 @@ pub fn list_response(
                 .all(|(key, values)| matches_filter(item, key, values))
         })
         .collect();
+    // Paged or sorted, Neutron sorts by id last to break ties; otherwise
+    // the order is its database's (porthole's: see the callers).
     let paging = query.limit.is_some() || query.marker.is_some();
     let mut sort = query.sort.clone();
     if (paging || !sort.is_empty()) && !sort.iter().any(|(k, _)| k == "id") {
@@ -418,7 +419,6 @@ pub fn list_response(
             }
         }
     }
-    let full = query.limit.is_some_and(|limit| items.len() > limit);
     if let Some(limit) = query.limit {
         items.truncate(limit);
     }
@@ -429,13 +429,13 @@ pub fn list_response(
     if let Some(limit) = query.limit {
         let base = format!("{}{MOUNT}/v2.0/{collection}", base_url(headers));
         let link = |rel: &str, marker: &str, reverse: bool| {
+            // The query as given (limit where it was), then the marker.
             let mut params: Vec<(String, String)> = query
                 .raw
                 .iter()
-                .filter(|(k, _)| !["limit", "marker", "page_reverse"].contains(&k.as_str()))
+                .filter(|(k, _)| !["marker", "page_reverse"].contains(&k.as_str()))
                 .cloned()
                 .collect();
-            params.push(("limit".into(), limit.to_string()));
             params.push(("marker".into(), marker.to_owned()));
             if reverse {
                 params.push(("page_reverse".into(), "True".into()));
@@ -453,11 +453,11 @@ pub fn list_response(
             .last()
             .and_then(|i| i.get("id"))
             .and_then(Value::as_str);
-        let (more_after, more_before) = if query.page_reverse {
-            (query.marker.is_some(), full)
-        } else {
-            (full, query.marker.is_some())
-        };
+        // Neutron's get_pagination_links: a short page ends the list in
+        // the direction of paging; every other case has both links.
+        let short = items.len() < limit;
+        let (more_after, more_before) =
+            (!short || query.page_reverse, !short || !query.page_reverse);
         if let (true, Some(last)) = (more_after, last) {
             links.push(link("next", last, false));
         }
@@ -517,6 +517,19 @@ pub fn created_response(
         let item = items.into_iter().next().unwrap_or_default();
         one_response(StatusCode::CREATED, one, item, &[])
     }
+}
+
+/// The attributes in `order` first (Neutron answers a create in the order
+/// of its attribute map, not of its show), then the rest as they were.
+pub fn reorder(mut item: Map<String, Value>, order: &[&str]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for key in order {
+        if let Some(value) = item.shift_remove(*key) {
+            out.insert((*key).to_owned(), value);
+        }
+    }
+    out.extend(item);
+    out
 }
 
 /// A serialised wire type as a JSON object.

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{
-    created_response, json_body, list_response, neutron_time, no_content, one_response,
+    created_response, json_body, list_response, neutron_time, no_content, one_response, reorder,
     resource_objects, store_fault, to_object, Attributes, ListQuery,
 };
 use crate::api::extract::ApiContext;
@@ -101,6 +101,31 @@ const SORTABLE: &[&str] = &[
     "status",
     "shared",
     "router:external",
+    "created_at",
+    "updated_at",
+    "revision_number",
+];
+
+/// The order of a create's answer.
+const CREATE_ORDER: &[&str] = &[
+    "id",
+    "name",
+    "tenant_id",
+    "project_id",
+    "admin_state_up",
+    "mtu",
+    "status",
+    "subnets",
+    "shared",
+    "port_security_enabled",
+    "router:external",
+    "is_default",
+    "availability_zone_hints",
+    "availability_zones",
+    "ipv4_address_scope",
+    "ipv6_address_scope",
+    "description",
+    "tags",
     "created_at",
     "updated_at",
     "revision_number",
@@ -252,7 +277,15 @@ pub async fn create_network(
                     }
                 }
             }
-            let items = created.iter().map(|n| item(txn.world(), n)).collect();
+            let items = created
+                .iter()
+                .map(|n| {
+                    let mut created = item(txn.world(), n);
+                    // Shown on create only (the auto-allocated-topology extension).
+                    created.insert("is_default".to_owned(), Value::Bool(false));
+                    reorder(created, CREATE_ORDER)
+                })
+                .collect();
             Ok(created_response("network", "networks", items, bulk))
         })
         .await

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{
-    created_response, json_body, list_response, neutron_time, no_content, one_response,
+    created_response, json_body, list_response, neutron_time, no_content, one_response, reorder,
     resource_objects, store_fault, to_object, Attributes, ListQuery,
 };
 use crate::api::extract::ApiContext;
@@ -147,6 +147,31 @@ const SORTABLE: &[&str] = &[
     "status",
     "device_id",
     "device_owner",
+    "created_at",
+    "updated_at",
+    "revision_number",
+];
+
+/// The order of a create's answer.
+const CREATE_ORDER: &[&str] = &[
+    "id",
+    "name",
+    "network_id",
+    "project_id",
+    "mac_address",
+    "admin_state_up",
+    "status",
+    "device_id",
+    "device_owner",
+    "fixed_ips",
+    "tenant_id",
+    "port_security_enabled",
+    "security_groups",
+    "binding:vnic_type",
+    "allowed_address_pairs",
+    "extra_dhcp_opts",
+    "description",
+    "tags",
     "created_at",
     "updated_at",
     "revision_number",
@@ -329,7 +354,7 @@ pub async fn create_port(
             }
             let items = created
                 .iter()
-                .map(|p| item(txn.world(), &ctx.caller, p))
+                .map(|p| reorder(item(txn.world(), &ctx.caller, p), CREATE_ORDER))
                 .collect();
             Ok(created_response("port", "ports", items, bulk))
         })
