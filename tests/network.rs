@@ -140,6 +140,73 @@ async fn versions_and_extensions() {
 }
 
 #[tokio::test]
+async fn unrouted_paths_and_methods_are_neutrons() {
+    let app = TestApp::new().await;
+    let reply = member(&app, "GET", &format!("{V2}/bogus"), None).await;
+    assert_neutron_error(
+        &reply,
+        404,
+        "HTTPNotFound",
+        "The resource could not be found.",
+    );
+    let reply = member(&app, "PATCH", &format!("{V2}/ports"), None).await;
+    assert_neutron_error(
+        &reply,
+        405,
+        "HTTPMethodNotAllowed",
+        "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+    );
+    let reply = member(&app, "POST", &format!("{V2}/ports/{PORT_FREE}"), None).await;
+    assert_eq!(reply.status, 405);
+}
+
+#[tokio::test]
+async fn deleting_a_network_takes_its_unused_subnets() {
+    let app = TestApp::new().await;
+    let reply = member(
+        &app,
+        "DELETE",
+        &format!("{V2}/networks/{NET_NO_SUBNET}"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    let reply = member(
+        &app,
+        "GET",
+        &format!("{V2}/subnets?network_id={NET_FULL}&fields=id"),
+        None,
+    )
+    .await;
+    let subnet = reply.json()["subnets"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // NET_FULL's one port goes first, then the network takes its subnet.
+    let reply = member(
+        &app,
+        "DELETE",
+        &format!("{V2}/ports/f0000000-0000-0000-0000-000000000006"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(
+        member(&app, "DELETE", &format!("{V2}/networks/{NET_FULL}"), None)
+            .await
+            .status,
+        204
+    );
+    let reply = member(&app, "GET", &format!("{V2}/subnets/{subnet}"), None).await;
+    assert_neutron_error(
+        &reply,
+        404,
+        "SubnetNotFound",
+        &format!("Subnet {subnet} could not be found."),
+    );
+}
+
+#[tokio::test]
 async fn show_a_seeded_port_with_neutron_defaults() {
     let app = TestApp::new().await;
     let reply = member(&app, "GET", &format!("{V2}/ports/{PORT_FREE}"), None).await;

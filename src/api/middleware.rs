@@ -23,6 +23,7 @@ use crate::app::AppState;
 use crate::auth::{Authenticated, Credentials};
 use crate::domain::ids::{is_route_project_id, IdSource};
 use crate::domain::microversion::{parse_version, requested_version, VersionError};
+use crate::domain::network::NeutronFault;
 use crate::domain::ApiVersion;
 use crate::error::Fault;
 
@@ -65,6 +66,9 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     if identity_served(&state, &request) {
         return identity::unrouted(request).await;
     }
+    if is_network_path(request.uri().path()) {
+        return network_unrouted(&state, request, false).await;
+    }
     if api_mount(request.uri().path()).0 {
         not_routed(&state, request).await
     } else {
@@ -77,7 +81,28 @@ pub async fn method_not_routed(State(state): State<AppState>, request: Request) 
     if identity_served(&state, &request) {
         return identity::unrouted(request).await;
     }
+    if is_network_path(request.uri().path()) {
+        return network_unrouted(&state, request, true).await;
+    }
     not_routed(&state, request).await
+}
+
+/// Neutron's router: behind keystonemiddleware, a 404 `HTTPNotFound` for an
+/// unknown path, a 405 `HTTPMethodNotAllowed` for a known path's other methods.
+async fn network_unrouted(state: &AppState, request: Request, known_path: bool) -> Response {
+    if let Err(unauthorized) = authenticate(state, request.headers(), None).await {
+        return unauthorized;
+    }
+    let fault = if known_path {
+        NeutronFault::new(
+            405,
+            "HTTPMethodNotAllowed",
+            "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+        )
+    } else {
+        NeutronFault::new(404, "HTTPNotFound", "The resource could not be found.")
+    };
+    fault.into_response()
 }
 
 /// Under `/identity` with the builtin Keystone: Flask's 404 and 405, not Nova's.

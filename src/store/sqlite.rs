@@ -647,4 +647,57 @@ mod tests {
             "{error}"
         );
     }
+
+    /// The network API's changes: Neutron's attributes kept, deletes durable.
+    #[tokio::test]
+    async fn networks_and_subnets_are_kept_and_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = SqliteStore::open(&path).unwrap();
+        let network = |id: &str| Network {
+            id: id.into(),
+            name: id.into(),
+            project_id: "p".into(),
+            shared: false,
+            external: false,
+            port_security_enabled: true,
+            neutron: NeutronAttrs {
+                mtu: 1450,
+                description: "d".into(),
+                revision_number: 3,
+                ..Default::default()
+            },
+        };
+        let subnet = |id: &str, network: &str, cidr: &str| Subnet {
+            id: id.into(),
+            network_id: network.into(),
+            cidr: cidr.parse().unwrap(),
+            gateway_ip: None,
+            allocation_pools: Vec::new(),
+            neutron: NeutronAttrs {
+                dns_nameservers: vec!["9.9.9.9".into()],
+                ..Default::default()
+            },
+        };
+        store
+            .submit(vec![
+                Change::PutNetwork(network("n1")),
+                Change::PutNetwork(network("n2")),
+                Change::PutSubnet(subnet("s1", "n1", "10.0.0.0/24")),
+                Change::PutSubnet(subnet("s2", "n2", "10.1.0.0/24")),
+                Change::DeleteSubnet("s2".into()),
+                Change::DeleteNetwork("n2".into()),
+            ])
+            .await
+            .unwrap();
+        drop(store);
+        let loaded = SqliteStore::open(&path).unwrap().load().await.unwrap();
+        assert_eq!(loaded.network("n1"), Some(&network("n1")));
+        assert!(loaded.network("n2").is_none());
+        assert_eq!(
+            loaded.subnet("s1"),
+            Some(&subnet("s1", "n1", "10.0.0.0/24"))
+        );
+        assert!(loaded.subnet("s2").is_none());
+    }
 }
