@@ -1098,3 +1098,101 @@ async fn builtin_auth_and_the_catalog() {
     // The demo member sees no binding attributes.
     assert!(reply.json()["port"].get("binding:host_id").is_none());
 }
+
+/// Under `--deterministic` the same requests make the same ids, MACs and
+/// addresses, run after run.
+#[tokio::test]
+async fn repeatable_under_a_deterministic_id_source() {
+    use porthole::app::AppOptions;
+    use porthole::config::AuthMode;
+    use porthole::domain::ids::IdSource;
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let app = TestApp::with_options(
+            AuthMode::Noauth,
+            AppOptions::default(),
+            IdSource::seeded(42),
+        )
+        .await;
+        let net = member(
+            &app,
+            "POST",
+            &format!("{V2}/networks"),
+            Some(json!({"network": {"name": "n"}})),
+        )
+        .await
+        .json()["network"]["id"]
+            .clone();
+        let port = member(
+            &app,
+            "POST",
+            &format!("{V2}/ports"),
+            Some(json!({"port": {"network_id": NET}})),
+        )
+        .await
+        .json()["port"]
+            .clone();
+        runs.push((
+            net,
+            port["id"].clone(),
+            port["mac_address"].clone(),
+            port["fixed_ips"].clone(),
+        ));
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(
+        runs[0].3,
+        json!([{"subnet_id": SUBNET, "ip_address": "192.168.1.2"}])
+    );
+}
+
+/// Seeds give Neutron's attributes under `neutron`, every key optional.
+#[tokio::test]
+async fn seeds_take_neutron_attributes() {
+    let app = TestApp::with_seed(
+        r#"
+[[networks]]
+id = "n1"
+name = "seeded"
+project_id = "6f70656e737461636b20342065766572"
+neutron = { description = "from the seed", mtu = 9000, tags = ["a"] }
+
+[[subnets]]
+id = "s1"
+network_id = "n1"
+cidr = "10.7.0.0/24"
+neutron = { name = "sub", enable_dhcp = false, dns_nameservers = ["1.1.1.1"] }
+
+[[ports]]
+id = "p1"
+network_id = "n1"
+project_id = "6f70656e737461636b20342065766572"
+neutron = { name = "port", admin_state_up = false }
+"#,
+    )
+    .await;
+    let network = member(&app, "GET", &format!("{V2}/networks/n1"), None)
+        .await
+        .json();
+    assert_eq!(network["network"]["description"], "from the seed");
+    assert_eq!(network["network"]["mtu"], 9000);
+    assert_eq!(network["network"]["tags"], json!(["a"]));
+    assert_eq!(network["network"]["admin_state_up"], true);
+    let subnet = member(&app, "GET", &format!("{V2}/subnets/s1"), None)
+        .await
+        .json();
+    assert_eq!(subnet["subnet"]["name"], "sub");
+    assert_eq!(subnet["subnet"]["enable_dhcp"], false);
+    assert_eq!(subnet["subnet"]["dns_nameservers"], json!(["1.1.1.1"]));
+    let port = member(&app, "GET", &format!("{V2}/ports/p1"), None)
+        .await
+        .json();
+    assert_eq!(port["port"]["name"], "port");
+    assert_eq!(port["port"]["admin_state_up"], false);
+    assert_eq!(port["port"]["fixed_ips"][0]["ip_address"], "10.7.0.2");
+    // An unknown key is refused, as everywhere in a seed.
+    let bad = porthole::seed::SeedDocument::from_toml(
+        "[[networks]]\nproject_id = \"p\"\nneutron = { colour = \"red\" }\n",
+    );
+    assert!(bad.is_err());
+}
