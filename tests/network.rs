@@ -751,6 +751,19 @@ async fn port_crud_and_errors() {
         &format!("Port {id} could not be found."),
     );
     // Bad input.
+    let reply = member(
+        &app,
+        "POST",
+        &uri,
+        Some(json!({"port": {"network_id": NET, "fixed_ips": [{"subnet_id": "nope"}]}})),
+    )
+    .await;
+    assert_neutron_error(
+        &reply,
+        404,
+        "SubnetNotFound",
+        "Subnet nope could not be found.",
+    );
     let reply = member(&app, "POST", &uri, Some(json!({"port": {"name": "x"}}))).await;
     assert_neutron_error(
         &reply,

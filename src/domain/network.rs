@@ -355,7 +355,9 @@ pub fn create_subnet(
         ));
     };
     let Some(cidr_text) = request.cidr.as_deref() else {
-        return Err(NeutronFault::bad_request(
+        return Err(NeutronFault::new(
+            400,
+            "BadRequest",
             "Bad subnets request: a subnetpool must be specified in the absence of a cidr.",
         ));
     };
@@ -371,9 +373,9 @@ pub fn create_subnet(
             )));
         }
         if asked != version {
-            return Err(NeutronFault::bad_request(
-                "Invalid input for operation: Cidr and IP version are not compatible.",
-            ));
+            return Err(NeutronFault::invalid_input(format_args!(
+                "cidr '{cidr_text}' does not match the ip_version '{asked}'."
+            )));
         }
     }
     let network = visible_network(txn.world(), caller, network_id)?.clone();
@@ -581,11 +583,13 @@ fn allocate(
                 let subnet = subnets
                     .iter()
                     .find(|s| s.id.as_str() == sid)
-                    .ok_or_else(|| {
-                        NeutronFault::bad_request(format!(
+                    .ok_or_else(|| match world.subnet(sid.as_str()) {
+                        // A subnet of another network.
+                        Some(_) => NeutronFault::bad_request(format!(
                             "Invalid input for operation: Failed to create port on network {}, because fixed_ips included invalid subnet {sid}.",
                             network.id
-                        ))
+                        )),
+                        None => NeutronFault::subnet_not_found(sid),
                     })?;
                 if let Some(ip) = ip {
                     if !ipam::is_valid_for_subnet(subnet, ip) {
