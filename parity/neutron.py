@@ -50,6 +50,8 @@ ORACLE_SCRIPT = os.path.normpath(os.path.join(
 # deliberate differences lists the same.
 _SG = ('porthole has no security groups: a port\'s security_groups is what it '
        'was given ([] by default), not the project\'s default group')
+_UNSORTED = ('unsorted, Neutron lists in its database\'s order; porthole lists ports in '
+             'creation order, networks and subnets by id')
 EXPECTED_DIFFERENCES = {
     'P01-create-port': ('sg', _SG),
     'P02-list-ports-by-network': ('sg', _SG),
@@ -64,8 +66,9 @@ EXPECTED_DIFFERENCES = {
     'N09-admin-list-networks': ('provider', 'porthole has no provider:* attributes (no segments)'),
     'N10-admin-show-network': ('provider', 'porthole has no provider:* attributes (no segments)'),
     'N15-create-shared-admin': ('provider', 'porthole has no provider:* attributes (no segments)'),
-    'P18-reader-list-ports': ('order', 'unsorted, Neutron lists in its database\'s order; porthole '
-                              'lists ports in creation order (networks and subnets by id)'),
+    'P18-reader-list-ports': ('order', _UNSORTED),
+    'N14-list-networks-fields': ('order', _UNSORTED),
+    'X11-filter-bool': ('order', _UNSORTED),
     'E01-extensions': ('ext', 'porthole lists only the extensions whose behaviour it serves'),
 }
 
@@ -156,6 +159,7 @@ def request(base, method, path, headers, body):
 CASES = [
     ('V01-versions', None, 'GET', '/', None, {'root': True}),
     ('N01-create-network', 'member', 'POST', '/networks', {'network': {'name': 'net1'}}, {'save': ('network', 'net1')}),
+    ('N01b-create-network-v6', 'member', 'POST', '/networks', {'network': {'name': 'net6'}}, {'save': ('network', 'net6')}),
     ('N02-show-network', 'member', 'GET', '/networks/{net1}', None, {}),
     ('N03-create-network-reader', 'reader', 'POST', '/networks', {'network': {'name': 'x'}}, {}),
     ('N04-create-network-shared-member', 'member', 'POST', '/networks', {'network': {'name': 'x', 'shared': True}}, {}),
@@ -223,6 +227,9 @@ CASES = [
     ('X10-reader-delete-port', 'reader', 'DELETE', '/ports/{port2}', None, {}),
     ('X11-filter-bool', 'member', 'GET', '/networks?shared=false&fields=name', None, {}),
     ('X12-create-port-subnet-id', 'member', 'POST', '/ports', {'port': {'network_id': '{net1}', 'fixed_ips': [{'subnet_id': '00000000-0000-0000-0000-000000000000'}]}}, {}),
+    ('X13-create-subnet-v6', 'member', 'POST', '/subnets', {'subnet': {'network_id': '{net6}', 'cidr': 'fd00:1::/64', 'ip_version': 6, 'name': 'v6'}}, {'save': ('subnet', 'sub6')}),
+    ('X14-delete-subnet-v6', 'member', 'DELETE', '/subnets/{sub6}', None, {}),
+    ('X15-delete-network-v6', 'member', 'DELETE', '/networks/{net6}', None, {}),
     ('U01-unknown-path', 'member', 'GET', '/bogus', None, {}),
     ('U02-method-not-allowed', 'member', 'PATCH', '/ports', None, {}),
     ('P26-delete-subnet-in-use', 'member', 'DELETE', '/subnets/{sub1}', None, {}),

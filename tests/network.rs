@@ -473,6 +473,40 @@ async fn subnet_crud_and_errors() {
         "created_at": "T", "updated_at": "T", "revision_number": 0, "tenant_id": PROJECT
     }});
     assert_eq!(body(&reply), expected);
+    // IPv6: the gateway is the subnet-router anycast address.
+    let net6 = member(
+        &app,
+        "POST",
+        &format!("{V2}/networks"),
+        Some(json!({"network": {"name": "n6"}})),
+    )
+    .await
+    .json()["network"]["id"]
+        .clone();
+    let reply = member(
+        &app,
+        "POST",
+        &uri,
+        Some(json!({"subnet": {"network_id": net6, "cidr": "fd00:1::/64", "ip_version": 6}})),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(reply.json()["subnet"]["gateway_ip"], "fd00:1::");
+    assert_eq!(
+        reply.json()["subnet"]["allocation_pools"],
+        json!([{"start": "fd00:1::1", "end": "fd00:1::ffff:ffff:ffff:ffff"}])
+    );
+    let reply = member(
+        &app,
+        "POST",
+        &format!("{V2}/ports"),
+        Some(json!({"port": {"network_id": net6}})),
+    )
+    .await;
+    assert_eq!(
+        reply.json()["port"]["fixed_ips"][0]["ip_address"],
+        "fd00:1::1"
+    );
     // The network lists it.
     let reply = member(&app, "GET", &format!("{V2}/networks/{net}"), None).await;
     assert_eq!(reply.json()["network"]["subnets"], json!([id]));

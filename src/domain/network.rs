@@ -392,6 +392,9 @@ pub fn create_subnet(
         }
     }
     let gateway = match &request.gateway_ip {
+        // Neutron: an IPv6 subnet's default gateway is its subnet-router
+        // anycast address (the network address), an IPv4 one's the first host.
+        None if version == 6 => Some(cidr.network()),
         None => ipam::default_gateway(cidr),
         Some(None) => None,
         Some(Some(g)) => {
