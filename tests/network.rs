@@ -1243,3 +1243,91 @@ neutron = { name = "port", admin_state_up = false }
     );
     assert!(bad.is_err());
 }
+
+/// Updating a port's addresses frees the old ones; a MAC change is the admins'.
+#[tokio::test]
+async fn port_address_and_mac_updates() {
+    let app = TestApp::new().await;
+    let uri = format!("{V2}/ports/{PORT_FREE}");
+    let reply = member(
+        &app,
+        "PUT",
+        &uri,
+        Some(json!({"port": {"fixed_ips": [{"ip_address": "192.168.1.90"}]}})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.json()["port"]["fixed_ips"],
+        json!([{"subnet_id": SUBNET, "ip_address": "192.168.1.90"}])
+    );
+    // .3 is free again: the next port takes .2, then .3.
+    for expected in ["192.168.1.2", "192.168.1.3"] {
+        let reply = member(
+            &app,
+            "POST",
+            &format!("{V2}/ports"),
+            Some(json!({"port": {"network_id": NET}})),
+        )
+        .await;
+        assert_eq!(reply.json()["port"]["fixed_ips"][0]["ip_address"], expected);
+    }
+    // Keeping its own address is no conflict.
+    let reply = member(
+        &app,
+        "PUT",
+        &uri,
+        Some(json!({"port": {"fixed_ips": [{"ip_address": "192.168.1.90"}]}})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let reply = member(
+        &app,
+        "PUT",
+        &uri,
+        Some(json!({"port": {"fixed_ips": [{"ip_address": "192.168.1.4"}]}})),
+    )
+    .await;
+    assert_neutron_error(
+        &reply,
+        409,
+        "IpAddressAlreadyAllocated",
+        &format!("IP address 192.168.1.4 already allocated in subnet {SUBNET}"),
+    );
+    let mac = json!({"port": {"mac_address": "fa:16:3e:aa:bb:cc"}});
+    let reply = member(&app, "PUT", &uri, Some(mac.clone())).await;
+    assert_neutron_error(
+        &reply,
+        403,
+        "PolicyNotAuthorized",
+        "(rule:update_port and rule:update_port:mac_address) is disallowed by policy",
+    );
+    let reply = admin(&app, "PUT", &uri, Some(mac)).await;
+    assert_eq!(reply.json()["port"]["mac_address"], "fa:16:3e:aa:bb:cc");
+    let reply = admin(
+        &app,
+        "PUT",
+        &uri,
+        Some(json!({"port": {"mac_address": "fa:16:3e:00:00:02"}})),
+    )
+    .await;
+    assert_neutron_error(
+        &reply,
+        409,
+        "MacAddressInUse",
+        &format!("Unable to complete operation for network {NET}. The mac address fa:16:3e:00:00:02 is in use."),
+    );
+    let reply = member(
+        &app,
+        "PUT",
+        &uri,
+        Some(json!({"port": {"network_id": NET}})),
+    )
+    .await;
+    assert_neutron_error(
+        &reply,
+        400,
+        "HTTPBadRequest",
+        "Cannot update read-only attribute network_id",
+    );
+}
