@@ -6,6 +6,8 @@ and compare the answers.  Python 3 standard library only.
                              [--start-oracle [--oracle-port N]] [--keep-seed FILE]
     python3 parity/parity.py --section identity KEYSTONE_INFO.json PORTHOLE_BIN ...
                              (the identity section: see parity/identity.py)
+    python3 parity/parity.py --section neutron NEUTRON_INFO.json PORTHOLE_BIN ...
+                             (the Neutron section: see parity/neutron.py)
 
 ORACLE_INFO is the info file written by ../shared/oracle/nova_oracle.py
 (--info-file).  The script
@@ -1172,8 +1174,12 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import identity
         return identity.main(argv)
+    if section == 'neutron':
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import neutron
+        return neutron.main(argv)
     if section != 'nova':
-        print('parity: unknown --section %r (nova or identity)' % section, file=sys.stderr)
+        print('parity: unknown --section %r (nova, identity or neutron)' % section, file=sys.stderr)
         return 2
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('oracle_info', help="the oracle's info file (nova_oracle.py --info-file)")

@@ -41,6 +41,9 @@ pub struct SeedNetwork {
     pub external: bool,
     #[serde(default = "yes")]
     pub port_security_enabled: bool,
+    /// Neutron's other attributes (all optional, Neutron's defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neutron: Option<NeutronAttrs>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -63,6 +66,9 @@ pub struct SeedSubnet {
     #[schema(value_type = Option<String>, example = "192.168.1.1")]
     pub gateway_ip: Option<Option<String>>,
     pub allocation_pools: Option<Vec<SeedPool>>,
+    /// Neutron's other attributes (all optional, Neutron's defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neutron: Option<NeutronAttrs>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -88,6 +94,9 @@ pub struct SeedPort {
     #[serde(default = "yes")]
     pub preserve_on_delete: bool,
     pub tag: Option<String>,
+    /// Neutron's other attributes (all optional, Neutron's defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neutron: Option<NeutronAttrs>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -142,6 +151,7 @@ impl From<&Network> for SeedNetwork {
             shared: n.shared,
             external: n.external,
             port_security_enabled: n.port_security_enabled,
+            neutron: Some(n.neutron.clone()),
         }
     }
 }
@@ -162,6 +172,7 @@ impl From<&Subnet> for SeedSubnet {
                     })
                     .collect(),
             ),
+            neutron: Some(s.neutron.clone()),
         }
     }
 }
@@ -187,6 +198,7 @@ impl From<&Port> for SeedPort {
             status: Some(p.status.to_string()),
             preserve_on_delete: p.preserve_on_delete,
             tag: p.tag.clone(),
+            neutron: Some(p.neutron.clone()),
         }
     }
 }
@@ -448,6 +460,7 @@ impl<'a> Builder<'a> {
             shared: n.shared,
             external: n.external,
             port_security_enabled: n.port_security_enabled,
+            neutron: n.neutron.unwrap_or_default(),
         }));
         Ok(())
     }
@@ -541,6 +554,7 @@ impl<'a> Builder<'a> {
             cidr,
             gateway_ip: gateway,
             allocation_pools,
+            neutron: s.neutron.unwrap_or_default(),
         };
         self.subnets_by_network
             .entry(subnet.network_id.clone())
@@ -690,6 +704,7 @@ impl<'a> Builder<'a> {
             preserve_on_delete: p.preserve_on_delete,
             tag: p.tag,
             seq,
+            neutron: p.neutron.unwrap_or_default(),
         }));
         Ok(())
     }

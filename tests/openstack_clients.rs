@@ -1,7 +1,8 @@
 //! The real OpenStack clients against the real binary in `builtin` mode:
 //! python-openstackclient issues a token and reads the catalog; openstacksdk
 //! authenticates with a password and lists, attaches, shows and detaches
-//! through the catalog's compute endpoint.
+//! through the catalog's compute endpoint; both create, list, show, rename
+//! and delete networks, subnets and ports through its network endpoint.
 //!
 //! Needs `PORTHOLE_OPENSTACK_BIN_DIR` (a virtualenv's `bin/` with both
 //! installed; `.ci/run` makes one). Without it the test says so and passes.
@@ -41,6 +42,28 @@ print(json.dumps({
     "seconds": round(time.monotonic() - started, 3),
 }))
 "#;
+
+/// openstacksdk on the network API: a port made there, attached by
+/// port_id through compute, found by `device_id`, then detached and deleted.
+const SDK_NETWORK_SCRIPT: &str = r#"
+import json, sys
+import openstack
+server, network = sys.argv[1], sys.argv[2]
+conn = openstack.connect(cloud="porthole")
+port = conn.network.create_port(network_id=network, name="sdk-port")
+conn.compute.create_server_interface(server, port_id=port.id)
+bound = [(p.id, p.device_owner) for p in conn.network.ports(device_id=server)]
+conn.compute.delete_server_interface(port.id, server=server, ignore_missing=False)
+conn.network.delete_port(port, ignore_missing=False)
+print(json.dumps({
+    "created": port.id, "name": port.name, "ips": [ip["ip_address"] for ip in port.fixed_ips],
+    "bound": bound, "left": [p.id for p in conn.network.ports(name="sdk-port")],
+}))
+"#;
+
+fn json_of(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
 
 fn run(bin_dir: &Path, program: &str, args: &[&str], clouds: &Path) -> String {
     let started = Instant::now();
@@ -148,4 +171,74 @@ fn openstack_clients_work_against_builtin_mode() {
     assert_eq!(result["shown_mac"], "fa:16:3e:4c:2c:30");
     assert_eq!(result["during"], serde_json::json!([PORT]));
     assert_eq!(result["after"], serde_json::json!([]));
+
+    // The network API through the catalog's network endpoint.
+    assert!(
+        catalog.contains(&format!("http://127.0.0.1:{port}/networking")),
+        "{catalog}"
+    );
+    let osc = |args: &[&str]| run(&bin_dir, "openstack", args, &clouds);
+    let network = json_of(&osc(&["network", "create", "ci-net", "-f", "json"]));
+    assert_eq!(network["name"], "ci-net");
+    assert_eq!(network["status"], "ACTIVE");
+    assert_eq!(network["project_id"], "6f70656e737461636b20342065766572");
+    let net_id = network["id"].as_str().unwrap().to_owned();
+    let subnet = json_of(&osc(&[
+        "subnet",
+        "create",
+        "ci-subnet",
+        "--network",
+        "ci-net",
+        "--subnet-range",
+        "10.50.0.0/24",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(subnet["cidr"], "10.50.0.0/24");
+    assert_eq!(subnet["gateway_ip"], "10.50.0.1");
+    assert_eq!(subnet["network_id"], net_id.as_str());
+    let created = json_of(&osc(&[
+        "port",
+        "create",
+        "ci-port",
+        "--network",
+        "ci-net",
+        "-f",
+        "json",
+    ]));
+    let port_id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["name"], "ci-port");
+    assert!(
+        created["fixed_ips"].to_string().contains("10.50.0.2"),
+        "the lowest free address: {created}"
+    );
+    let listed = json_of(&osc(&["port", "list", "--network", "ci-net", "-f", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["ID"], port_id.as_str());
+    let shown = json_of(&osc(&["port", "show", &port_id, "-f", "json"]));
+    assert_eq!(shown["mac_address"], created["mac_address"]);
+    assert_eq!(shown["network_id"], net_id.as_str());
+    osc(&["port", "set", "--name", "ci-port-renamed", &port_id]);
+    let shown = json_of(&osc(&["port", "show", &port_id, "-f", "json"]));
+    assert_eq!(shown["name"], "ci-port-renamed");
+    osc(&["port", "delete", &port_id]);
+    let listed = json_of(&osc(&["port", "list", "--network", "ci-net", "-f", "json"]));
+    assert_eq!(listed, serde_json::json!([]));
+
+    let out = run(
+        &bin_dir,
+        "python",
+        &["-c", SDK_NETWORK_SCRIPT, SERVER, &net_id],
+        &clouds,
+    );
+    println!("openstacksdk (network): {out}");
+    let result = json_of(out.trim().lines().last().unwrap());
+    let created = result["created"].as_str().unwrap();
+    assert_eq!(result["name"], "sdk-port");
+    assert_eq!(result["ips"], serde_json::json!(["10.50.0.2"]));
+    assert_eq!(
+        result["bound"],
+        serde_json::json!([[created, "compute:nova"]])
+    );
+    assert_eq!(result["left"], serde_json::json!([]));
 }

@@ -20,7 +20,8 @@ use axum::Router;
 
 use super::compute::{instance_actions, interfaces, versions};
 use super::control::faults::inject_faults;
-use super::middleware::compute_api;
+use super::middleware::{compute_api, network_api};
+use super::network::{extensions, networks, ports, subnets};
 use super::{control, identity, ops};
 use crate::app::AppState;
 
@@ -38,6 +39,9 @@ pub enum Pipeline {
     Identity,
     /// The control plane: admin only (absent with `--control-plane off`).
     Control,
+    /// Neutron's: sizelimit, keystonemiddleware (as compute), the caller;
+    /// `NeutronError` faults.
+    Network,
 }
 
 /// `ANY` answers every method (the version documents do, as in Nova).
@@ -47,6 +51,7 @@ const HEAD: Option<Method> = Some(Method::HEAD);
 const POST: Option<Method> = Some(Method::POST);
 const PATCH: Option<Method> = Some(Method::PATCH);
 const DELETE: Option<Method> = Some(Method::DELETE);
+const PUT: Option<Method> = Some(Method::PUT);
 
 macro_rules! endpoints {
     ($(
@@ -134,6 +139,24 @@ endpoints! {
     Readyz: GET ["/readyz"] Bare "health" => ops::readyz;
     Metrics: GET ["/metrics"] Bare "metrics" => ops::metrics;
     OpenApi: GET ["/openapi.json"] Bare "openapi" => ops::openapi_json;
+    // --- network
+    NetworkVersions: GET ["/networking", "/networking/"] Bare "network" => extensions::network_versions;
+    ListExtensions: GET ["/networking/v2.0/extensions"] Network "network" => extensions::list_extensions;
+    ListNetworks: GET ["/networking/v2.0/networks"] Network "network" => networks::list_networks;
+    CreateNetwork: POST ["/networking/v2.0/networks"] Network "network" => networks::create_network;
+    ShowNetwork: GET ["/networking/v2.0/networks/{network_id}"] Network "network" => networks::show_network;
+    UpdateNetwork: PUT ["/networking/v2.0/networks/{network_id}"] Network "network" => networks::update_network;
+    DeleteNetwork: DELETE ["/networking/v2.0/networks/{network_id}"] Network "network" => networks::delete_network;
+    ListSubnets: GET ["/networking/v2.0/subnets"] Network "network" => subnets::list_subnets;
+    CreateSubnet: POST ["/networking/v2.0/subnets"] Network "network" => subnets::create_subnet;
+    ShowSubnet: GET ["/networking/v2.0/subnets/{subnet_id}"] Network "network" => subnets::show_subnet;
+    UpdateSubnet: PUT ["/networking/v2.0/subnets/{subnet_id}"] Network "network" => subnets::update_subnet;
+    DeleteSubnet: DELETE ["/networking/v2.0/subnets/{subnet_id}"] Network "network" => subnets::delete_subnet;
+    ListPorts: GET ["/networking/v2.0/ports"] Network "network" => ports::list_ports;
+    CreatePort: POST ["/networking/v2.0/ports"] Network "network" => ports::create_port;
+    ShowPort: GET ["/networking/v2.0/ports/{port_id}"] Network "network" => ports::show_port;
+    UpdatePort: PUT ["/networking/v2.0/ports/{port_id}"] Network "network" => ports::update_port;
+    DeletePort: DELETE ["/networking/v2.0/ports/{port_id}"] Network "network" => ports::delete_port;
 }
 
 impl Pipeline {
@@ -142,7 +165,9 @@ impl Pipeline {
         match self {
             Pipeline::Identity => state.auth.builtin().is_some(),
             Pipeline::Control => state.options.control_plane,
-            Pipeline::Bare | Pipeline::Compute | Pipeline::ComputePublic => true,
+            Pipeline::Bare | Pipeline::Compute | Pipeline::ComputePublic | Pipeline::Network => {
+                true
+            }
         }
     }
 
@@ -157,6 +182,7 @@ impl Pipeline {
                 .layer(from_fn_with_state(state.clone(), inject_faults))
                 .layer(from_fn_with_state(state.clone(), compute_api)),
             Pipeline::Control => control::wrap(handler, state),
+            Pipeline::Network => handler.layer(from_fn_with_state(state.clone(), network_api)),
         }
     }
 }

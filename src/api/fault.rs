@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::response::{to_json, with_content_type, JSON_CONTENT_TYPE};
 use crate::auth::Refusal;
+use crate::domain::network::NeutronFault;
 use crate::error::{fault_name, Fault};
 
 pub const FAULT_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
@@ -47,6 +48,48 @@ impl IntoResponse for Fault {
             tracing::error!(detail = %detail, "internal error");
         }
         fault_response(self.status(), &self.to_string())
+    }
+}
+
+/// Neutron's error envelope: `{"NeutronError": {"type", "message", "detail": ""}}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct NeutronErrorBody {
+    #[serde(rename = "NeutronError")]
+    pub neutron_error: NeutronErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NeutronErrorDetail {
+    /// The exception's class name.
+    #[serde(rename = "type")]
+    #[schema(example = "NetworkNotFound")]
+    pub kind: String,
+    #[schema(example = "Network 3cb9bc59-5699-4588-a4b1-b87f96708bc6 could not be found.")]
+    pub message: String,
+    /// Always empty.
+    pub detail: String,
+}
+
+/// A Neutron error as Neutron writes it (Python's JSON spacing).
+pub fn neutron_error(fault: &NeutronFault) -> Response {
+    if fault.status >= 500 {
+        tracing::error!(kind = fault.kind, message = %fault.message, "network API error");
+    }
+    let body = NeutronErrorBody {
+        neutron_error: NeutronErrorDetail {
+            kind: fault.kind.to_owned(),
+            message: fault.message.clone(),
+            detail: String::new(),
+        },
+    };
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    with_content_type(status, to_json(&body), JSON_CONTENT_TYPE)
+}
+
+impl IntoResponse for NeutronFault {
+    fn into_response(self) -> Response {
+        neutron_error(&self)
     }
 }
 

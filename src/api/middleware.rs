@@ -23,6 +23,7 @@ use crate::app::AppState;
 use crate::auth::{Authenticated, Credentials};
 use crate::domain::ids::{is_route_project_id, IdSource};
 use crate::domain::microversion::{parse_version, requested_version, VersionError};
+use crate::domain::network::NeutronFault;
 use crate::domain::ApiVersion;
 use crate::error::Fault;
 
@@ -65,6 +66,9 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     if identity_served(&state, &request) {
         return identity::unrouted(request).await;
     }
+    if is_network_path(request.uri().path()) {
+        return network_unrouted(&state, request, false).await;
+    }
     if api_mount(request.uri().path()).0 {
         not_routed(&state, request).await
     } else {
@@ -77,7 +81,28 @@ pub async fn method_not_routed(State(state): State<AppState>, request: Request) 
     if identity_served(&state, &request) {
         return identity::unrouted(request).await;
     }
+    if is_network_path(request.uri().path()) {
+        return network_unrouted(&state, request, true).await;
+    }
     not_routed(&state, request).await
+}
+
+/// Neutron's router: behind keystonemiddleware, a 404 `HTTPNotFound` for an
+/// unknown path, a 405 `HTTPMethodNotAllowed` for a known path's other methods.
+async fn network_unrouted(state: &AppState, request: Request, known_path: bool) -> Response {
+    if let Err(unauthorized) = authenticate(state, request.headers(), None).await {
+        return unauthorized;
+    }
+    let fault = if known_path {
+        NeutronFault::new(
+            405,
+            "HTTPMethodNotAllowed",
+            "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+        )
+    } else {
+        NeutronFault::new(404, "HTTPNotFound", "The resource could not be found.")
+    };
+    fault.into_response()
 }
 
 /// Under `/identity` with the builtin Keystone: Flask's 404 and 405, not Nova's.
@@ -113,6 +138,8 @@ pub async fn request_id_and_log(
     }
     let uri = request.uri().clone();
     let in_api = api_mount(uri.path()).0;
+    // Neutron's version list carries no request id; its API does.
+    let in_network = uri.path().starts_with("/networking/v2.0");
     if in_api && method == Method::OPTIONS {
         // oslo's CORS middleware, ahead of everything, answers OPTIONS itself.
         return StatusCode::OK.into_response();
@@ -120,7 +147,7 @@ pub async fn request_id_and_log(
     // Every request gets an id for its log lines; only API responses carry
     // it, and only theirs come from the (possibly seeded) id source, so that
     // health probes do not shift a deterministic run's ids.
-    let request_id = if in_api {
+    let request_id = if in_api || in_network {
         let id = RequestId::generate(state.cloud.ids());
         request.extensions_mut().insert(id.clone());
         id
@@ -144,6 +171,11 @@ pub async fn request_id_and_log(
         let headers = response.headers_mut();
         headers.insert(OPENSTACK_REQUEST_ID.clone(), request_id.0.clone());
         headers.insert(COMPUTE_REQUEST_ID.clone(), request_id.0);
+    } else if in_network {
+        // Neutron's answers carry the one request id header.
+        response
+            .headers_mut()
+            .insert(OPENSTACK_REQUEST_ID.clone(), request_id.0);
     }
     let elapsed = started.elapsed();
     let endpoint = response.extensions().get::<Endpoint>().copied();
@@ -180,6 +212,41 @@ fn collapse_slashes(uri: &axum::http::Uri) -> Option<axum::http::Uri> {
     let mut parts = uri.clone().into_parts();
     parts.path_and_query = Some(path_and_query.parse().ok()?);
     axum::http::Uri::from_parts(parts).ok()
+}
+
+/// Under the network API's mount (`/networking`).
+pub fn is_network_path(path: &str) -> bool {
+    path.strip_prefix(super::network::MOUNT)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The network API layer, on every routed `/networking/v2.0` call:
+/// sizelimit, keystonemiddleware (the same authentication as compute),
+/// then the caller for the handler. Errors are Neutron's.
+pub async fn network_api(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(refused) = body_too_large(&request) {
+        return refused;
+    }
+    let authenticated = match authenticate(&state, request.headers(), None).await {
+        Ok(authenticated) => authenticated,
+        Err(response) => return response,
+    };
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(|| RequestId::generate(state.cloud.ids()));
+    request.extensions_mut().insert(ApiContext {
+        request_id,
+        version: ApiVersion::MIN,
+        caller: authenticated.caller,
+        token_project: authenticated.token_project,
+    });
+    next.run(request).await
 }
 
 /// Pre-built header values for every supported version.

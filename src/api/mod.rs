@@ -17,6 +17,7 @@ pub mod extract;
 pub mod fault;
 pub mod identity;
 pub mod middleware;
+pub mod network;
 pub mod openapi;
 pub mod ops;
 pub mod python;

@@ -71,6 +71,23 @@ use crate::error::fault_name;
         crate::api::control::list_faults,
         crate::api::control::clear_faults,
         crate::api::control::delete_fault,
+        crate::api::network::extensions::network_versions,
+        crate::api::network::extensions::list_extensions,
+        crate::api::network::networks::list_networks,
+        crate::api::network::networks::create_network,
+        crate::api::network::networks::show_network,
+        crate::api::network::networks::update_network,
+        crate::api::network::networks::delete_network,
+        crate::api::network::subnets::list_subnets,
+        crate::api::network::subnets::create_subnet,
+        crate::api::network::subnets::show_subnet,
+        crate::api::network::subnets::update_subnet,
+        crate::api::network::subnets::delete_subnet,
+        crate::api::network::ports::list_ports,
+        crate::api::network::ports::create_port,
+        crate::api::network::ports::show_port,
+        crate::api::network::ports::update_port,
+        crate::api::network::ports::delete_port,
     ),
     components(schemas(crate::api::fault::FaultDetail)),
     tags(
@@ -78,6 +95,7 @@ use crate::error::fault_name;
         (name = "os-instance-actions", description = "The records of attach and detach."),
         (name = "versions", description = "Version discovery."),
         (name = "identity", description = "The builtin Keystone v3 subset (auth mode `builtin` only)."),
+        (name = "network", description = "The Neutron-compatible network API (v2.0): networks, subnets, ports."),
         (name = "meta", description = "About this server."),
         (name = "control", description = "porthole's control plane for test suites (admin only; `--control-plane off` removes it)."),
     ),
@@ -94,6 +112,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     }
     add_compute_pipeline(&mut doc);
     add_control_pipeline(&mut doc);
+    add_network_pipeline(&mut doc);
     name_faults(&mut doc);
     add_webob_pages(&mut doc);
     unique_operation_ids(&mut doc);
@@ -138,6 +157,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("/v2/", "/v2"),
     ("/identity/", "/identity"),
     ("/identity/v3/", "/identity/v3"),
+    ("/networking/", "/networking"),
 ];
 
 /// The operations of a path item, with their methods.
@@ -281,6 +301,27 @@ fn add_control_pipeline(doc: &mut utoipa::openapi::OpenApi) {
                 503,
                 "The store cannot take the change now (down, or refusing after a failure).",
                 Some("NovaFault"),
+            );
+            op.security = Some(vec![SecurityRequirement::new(
+                "X-Auth-Token",
+                Vec::<String>::new(),
+            )]);
+        }
+    }
+}
+
+/// What `middleware::network_api` does on every `/networking/v2.0` route.
+fn add_network_pipeline(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/networking/v2.0/") {
+            continue;
+        }
+        for (_, op) in operations(item) {
+            add_response(
+                op,
+                401,
+                "No valid `X-Auth-Token` (auth modes `builtin` and `keystone`).",
+                Some("KeystoneError"),
             );
             op.security = Some(vec![SecurityRequirement::new(
                 "X-Auth-Token",

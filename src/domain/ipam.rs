@@ -155,6 +155,7 @@ mod tests {
             cidr,
             gateway_ip: gateway,
             allocation_pools: default_pools(cidr, gateway),
+            neutron: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod ipam;
 pub mod microversion;
 pub mod model;
+pub mod network;
 pub mod ops;
 pub mod policy;
 pub mod states;

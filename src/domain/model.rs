@@ -32,6 +32,78 @@ pub struct Network {
     /// Neutron's `router:external`.
     pub external: bool,
     pub port_security_enabled: bool,
+    /// Neutron's other attributes (defaults for old seeds and stores).
+    pub neutron: NeutronAttrs,
+}
+
+/// A Neutron host route of a subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HostRoute {
+    pub destination: String,
+    pub nexthop: String,
+}
+
+/// Neutron's attributes beyond what os-interface needs, shared by networks,
+/// subnets and ports (each uses its own: `mtu` networks; `enable_dhcp`,
+/// `dns_nameservers`, `host_routes` subnets; `security_groups`, `binding_*`
+/// ports; `name` subnets and ports, a network's name being its own field).
+/// Every key is optional, with Neutron's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct NeutronAttrs {
+    pub name: String,
+    pub description: String,
+    pub admin_state_up: bool,
+    pub mtu: u32,
+    pub enable_dhcp: bool,
+    pub dns_nameservers: Vec<String>,
+    pub host_routes: Vec<HostRoute>,
+    pub security_groups: Vec<String>,
+    pub binding_host_id: String,
+    pub binding_vnic_type: String,
+    pub tags: Vec<String>,
+    /// Microseconds since the epoch (0: unknown, shown as the epoch).
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub revision_number: u64,
+}
+
+impl Default for NeutronAttrs {
+    fn default() -> Self {
+        NeutronAttrs {
+            name: String::new(),
+            description: String::new(),
+            admin_state_up: true,
+            mtu: 1500,
+            enable_dhcp: true,
+            dns_nameservers: Vec::new(),
+            host_routes: Vec::new(),
+            security_groups: Vec::new(),
+            binding_host_id: String::new(),
+            binding_vnic_type: "normal".to_owned(),
+            tags: Vec::new(),
+            created_at: 0,
+            updated_at: 0,
+            revision_number: 0,
+        }
+    }
+}
+
+impl NeutronAttrs {
+    /// New attributes created at `at`.
+    pub fn created(at: Timestamp) -> Self {
+        NeutronAttrs {
+            created_at: at,
+            updated_at: at,
+            ..Default::default()
+        }
+    }
+
+    /// An update at `at`: `updated_at` and the revision move on.
+    pub fn touch(&mut self, at: Timestamp) {
+        self.updated_at = at;
+        self.revision_number += 1;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +119,7 @@ pub struct Subnet {
     pub cidr: IpNet,
     pub gateway_ip: Option<IpAddr>,
     pub allocation_pools: Vec<IpRange>,
+    pub neutron: NeutronAttrs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +148,7 @@ pub struct Port {
     pub tag: Option<String>,
     /// Creation order; lists come out in this order, as from Neutron's table.
     pub seq: u64,
+    pub neutron: NeutronAttrs,
 }
 
 /// Microseconds since the Unix epoch, UTC.

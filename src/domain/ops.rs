@@ -259,6 +259,8 @@ fn attach_on_host(
         port.status = ctx.attached_status;
         port.preserve_on_delete = true;
         port.tag = request.tag.clone();
+        port.neutron.binding_host_id = ctx.host.to_owned();
+        port.neutron.touch(ctx.now);
         txn.put(Change::PutPort(port.clone()));
         return Ok(port);
     }
@@ -351,6 +353,10 @@ fn attach_on_host(
         preserve_on_delete: false,
         tag: request.tag.clone(),
         seq: txn.next_seq(),
+        neutron: NeutronAttrs {
+            binding_host_id: ctx.host.to_owned(),
+            ..NeutronAttrs::created(ctx.now)
+        },
     };
     txn.put(Change::PutPort(port.clone()));
     Ok(port)
@@ -480,6 +486,7 @@ fn unbound(mut port: Port) -> Port {
     port.device_owner.clear();
     port.status = PortStatus::Down;
     port.tag = None;
+    port.neutron.binding_host_id.clear();
     port
 }
 

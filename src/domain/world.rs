@@ -19,6 +19,10 @@ pub enum Change {
     PutSubnet(Subnet),
     PutPort(Port),
     DeletePort(PortId),
+    /// A network gone (the network API; its subnets and ports go first).
+    DeleteNetwork(NetworkId),
+    /// A subnet gone (the network API; no port has an address on it).
+    DeleteSubnet(SubnetId),
     PutAction(InstanceAction),
     /// An issued Keystone token (builtin identity).
     PutToken(Token),
@@ -215,6 +219,27 @@ impl World {
                 let prior = self.ports.remove(&id);
                 Undo::Port(id, prior)
             }
+            Change::DeleteNetwork(id) => {
+                let prior = self.networks.remove(&id);
+                Undo::Network(id, prior)
+            }
+            Change::DeleteSubnet(id) => {
+                let subnet = self.subnets.remove(&id);
+                let position = subnet.as_ref().and_then(|s| {
+                    let ids = self.subnets_by_network.get_mut(&s.network_id)?;
+                    let at = ids.iter().position(|x| *x == id)?;
+                    ids.remove(at);
+                    if ids.is_empty() {
+                        self.subnets_by_network.remove(&s.network_id);
+                    }
+                    Some(at)
+                });
+                Undo::SubnetGone {
+                    id,
+                    subnet,
+                    position,
+                }
+            }
             Change::PutAction(action) => {
                 self.next_seq = self.next_seq.max(action.seq + 1);
                 let server_id = action.server_id.clone();
@@ -281,6 +306,22 @@ impl World {
                     }
                 }
                 restore_ordered(&mut self.subnets, id, prior);
+            }
+            Undo::SubnetGone {
+                id,
+                subnet,
+                position,
+            } => {
+                if let Some(subnet) = subnet {
+                    if let Some(at) = position {
+                        let ids = self
+                            .subnets_by_network
+                            .entry(subnet.network_id.clone())
+                            .or_default();
+                        ids.insert(at.min(ids.len()), id.clone());
+                    }
+                    self.subnets.insert(id, subnet);
+                }
             }
             Undo::Port(id, prior) => {
                 self.unindex_port(&id);
@@ -406,6 +447,13 @@ impl World {
     }
 }
 
+/// Where a transaction was (see [`Txn::savepoint`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Savepoint {
+    changes: usize,
+    next_seq: u64,
+}
+
 /// What one applied change replaced or removed.
 #[derive(Debug)]
 enum Undo {
@@ -416,6 +464,12 @@ enum Undo {
         prior: Option<Subnet>,
         /// The network whose list the subnet joined, if it was not listed.
         listed_under: Option<NetworkId>,
+    },
+    /// A deleted subnet, and where it was in its network's list.
+    SubnetGone {
+        id: SubnetId,
+        subnet: Option<Subnet>,
+        position: Option<usize>,
     },
     Port(PortId, Option<Port>),
     Action {
@@ -522,6 +576,23 @@ impl<'w> Txn<'w> {
     }
     pub fn into_changes(self) -> Vec<Change> {
         self.changes
+    }
+    /// A point [`Self::rollback_to`] can go back to.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            changes: self.changes.len(),
+            next_seq: self.world.next_seq,
+        }
+    }
+    /// Undo the changes made since `savepoint`, newest first (a bulk
+    /// create that fails half-way leaves nothing).
+    pub fn rollback_to(&mut self, savepoint: Savepoint) {
+        while self.undo.len() > savepoint.changes {
+            let undo = self.undo.pop().expect("checked");
+            self.world.undo(undo);
+        }
+        self.changes.truncate(savepoint.changes);
+        self.world.next_seq = savepoint.next_seq;
     }
     /// Undo every change, newest first: the world is as it was when the
     /// transaction began, and nothing is left for the store.
@@ -659,6 +730,10 @@ mod tests {
         port.seq = seq;
         txn.put(Change::PutPort(port));
         txn.put(Change::DeletePort("bound".into()));
+        txn.put(Change::DeleteSubnet("sub1".into()));
+        txn.put(Change::DeleteSubnet("missing".into()));
+        txn.put(Change::DeleteNetwork("n1".into()));
+        txn.put(Change::DeleteNetwork("missing".into()));
         let seq = txn.next_seq();
         txn.put(Change::PutAction(action("s1", "req-3", seq)));
         let mut replaced = action("s1", "req-1", 100);
@@ -672,11 +747,19 @@ mod tests {
         txn.put(Change::PutServer(kept));
         txn.put(Change::DeleteToken("t2".into()));
         assert_ne!(*txn.world(), before);
+        let mid = txn.world().clone();
+        let savepoint = txn.savepoint();
+        txn.put(Change::DeleteNetwork("n1".into()));
+        txn.next_seq();
+        txn.rollback_to(savepoint);
+        assert_eq!(*txn.world(), mid);
         txn.rollback();
         assert_eq!(world, before);
         assert_eq!(world.dump(), before.dump());
         assert_eq!(world.next_sequence(), before.next_sequence());
         assert_eq!(world.ports_of_device("s1").count(), 1);
         assert!(world.mac_in_use(&world.port("bound").unwrap().mac_address));
+        assert_eq!(world.subnets_of("n1").count(), 1);
+        assert!(world.network("n1").is_some());
     }
 }

@@ -77,6 +77,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/001_initial.sql")),
         M::up(include_str!("../../migrations/sqlite/002_tokens.sql")),
         M::up(include_str!("../../migrations/sqlite/003_token_scopes.sql")),
+        M::up(include_str!("../../migrations/sqlite/004_network_api.sql")),
     ])
 }
 
@@ -240,33 +241,35 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
         }
         Change::PutNetwork(n) => {
             tx.prepare_cached(
-                "INSERT INTO networks (id, name, project_id, shared, external, port_security_enabled)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO networks (id, name, project_id, shared, external, port_security_enabled, neutron)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
                    shared = excluded.shared, external = excluded.external,
-                   port_security_enabled = excluded.port_security_enabled",
+                   port_security_enabled = excluded.port_security_enabled, neutron = excluded.neutron",
             )?
-            .execute(params![n.id, n.name, n.project_id, n.shared, n.external, n.port_security_enabled])?;
+            .execute(params![n.id, n.name, n.project_id, n.shared, n.external, n.port_security_enabled, attrs_json(&n.neutron)])?;
         }
         Change::PutSubnet(s) => {
             let pools = serde_json::to_string(&s.allocation_pools).expect("serializable");
             tx.prepare_cached(
-                "INSERT INTO subnets (id, network_id, cidr, gateway_ip, allocation_pools) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO subnets (id, network_id, cidr, gateway_ip, allocation_pools, neutron) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO UPDATE SET network_id = excluded.network_id, cidr = excluded.cidr,
-                   gateway_ip = excluded.gateway_ip, allocation_pools = excluded.allocation_pools",
+                   gateway_ip = excluded.gateway_ip, allocation_pools = excluded.allocation_pools,
+                   neutron = excluded.neutron",
             )?
-            .execute(params![s.id, s.network_id, s.cidr.to_string(), s.gateway_ip.map(|g| g.to_string()), pools])?;
+            .execute(params![s.id, s.network_id, s.cidr.to_string(), s.gateway_ip.map(|g| g.to_string()), pools, attrs_json(&s.neutron)])?;
         }
         Change::PutPort(p) => {
             tx.prepare_cached("DELETE FROM port_fixed_ips WHERE port_id = ?1")?
                 .execute([&p.id])?;
             tx.prepare_cached(
                 "INSERT INTO ports (id, network_id, project_id, mac_address, device_id, device_owner, status,
-                   preserve_on_delete, tag, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                   preserve_on_delete, tag, seq, neutron) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT(id) DO UPDATE SET network_id = excluded.network_id, project_id = excluded.project_id,
                    mac_address = excluded.mac_address, device_id = excluded.device_id,
                    device_owner = excluded.device_owner, status = excluded.status,
-                   preserve_on_delete = excluded.preserve_on_delete, tag = excluded.tag, seq = excluded.seq",
+                   preserve_on_delete = excluded.preserve_on_delete, tag = excluded.tag, seq = excluded.seq,
+                   neutron = excluded.neutron",
             )?
             .execute(params![
                 p.id,
@@ -278,7 +281,8 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
                 p.status,
                 p.preserve_on_delete,
                 p.tag,
-                p.seq as i64
+                p.seq as i64,
+                attrs_json(&p.neutron)
             ])?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO port_fixed_ips (port_id, position, subnet_id, ip_address) VALUES (?1, ?2, ?3, ?4)",
@@ -291,6 +295,14 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
                     ip.ip_address.to_string()
                 ])?;
             }
+        }
+        Change::DeleteNetwork(id) => {
+            tx.prepare_cached("DELETE FROM networks WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Change::DeleteSubnet(id) => {
+            tx.prepare_cached("DELETE FROM subnets WHERE id = ?1")?
+                .execute([id])?;
         }
         Change::DeletePort(id) => {
             tx.prepare_cached("DELETE FROM port_fixed_ips WHERE port_id = ?1")?
@@ -376,6 +388,18 @@ where
     })
 }
 
+fn attrs_json(attrs: &NeutronAttrs) -> String {
+    serde_json::to_string(attrs).expect("serializable")
+}
+
+/// A `neutron` column: a JSON object, missing keys at Neutron's defaults.
+fn attrs_column(row: &rusqlite::Row, column: usize) -> rusqlite::Result<NeutronAttrs> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     let mut world = World::default();
     let mut servers = connection.prepare(
@@ -396,7 +420,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         world.apply(Change::PutServer(server?));
     }
     let mut networks = connection.prepare(
-        "SELECT id, name, project_id, shared, external, port_security_enabled FROM networks ORDER BY rowid",
+        "SELECT id, name, project_id, shared, external, port_security_enabled, neutron FROM networks ORDER BY rowid",
     )?;
     for network in networks.query_map([], |r| {
         Ok(Network {
@@ -406,12 +430,13 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             shared: r.get(3)?,
             external: r.get(4)?,
             port_security_enabled: r.get(5)?,
+            neutron: attrs_column(r, 6)?,
         })
     })? {
         world.apply(Change::PutNetwork(network?));
     }
     let mut subnets = connection.prepare(
-        "SELECT id, network_id, cidr, gateway_ip, allocation_pools FROM subnets ORDER BY rowid",
+        "SELECT id, network_id, cidr, gateway_ip, allocation_pools, neutron FROM subnets ORDER BY rowid",
     )?;
     for subnet in subnets.query_map([], |r| {
         let pools: String = r.get(4)?;
@@ -427,6 +452,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
                     Box::new(e),
                 )
             })?,
+            neutron: attrs_column(r, 5)?,
         })
     })? {
         world.apply(Change::PutSubnet(subnet?));
@@ -448,7 +474,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         ips_by_port.entry(port_id).or_default().push(ip);
     }
     let mut ports = connection.prepare(
-        "SELECT id, network_id, project_id, mac_address, device_id, device_owner, status, preserve_on_delete, tag, seq
+        "SELECT id, network_id, project_id, mac_address, device_id, device_owner, status, preserve_on_delete, tag, seq, neutron
          FROM ports ORDER BY seq",
     )?;
     for port in ports.query_map([], |r| {
@@ -465,6 +491,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             preserve_on_delete: r.get(7)?,
             tag: r.get(8)?,
             seq: r.get::<_, i64>(9)? as u64,
+            neutron: attrs_column(r, 10)?,
         })
     })? {
         world.apply(Change::PutPort(port?));
@@ -572,6 +599,10 @@ mod tests {
                     preserve_on_delete: true,
                     tag: None,
                     seq: 0,
+                    neutron: NeutronAttrs {
+                        name: "named".into(),
+                        ..Default::default()
+                    },
                 }),
             ])
             .await
@@ -600,6 +631,9 @@ mod tests {
             loaded.server("s1").unwrap().task_state,
             Some(TaskState::PoweringOff)
         );
+        // Neutron's attributes round-trip through their JSON column.
+        assert_eq!(loaded.port("port-a").unwrap().neutron.name, "named");
+        assert!(loaded.port("port-a").unwrap().neutron.admin_state_up);
 
         // A text no state has is refused at load, not guessed.
         raw.execute(
@@ -612,5 +646,58 @@ mod tests {
             error.contains("task_state 'warping' is not one of"),
             "{error}"
         );
+    }
+
+    /// The network API's changes: Neutron's attributes kept, deletes durable.
+    #[tokio::test]
+    async fn networks_and_subnets_are_kept_and_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = SqliteStore::open(&path).unwrap();
+        let network = |id: &str| Network {
+            id: id.into(),
+            name: id.into(),
+            project_id: "p".into(),
+            shared: false,
+            external: false,
+            port_security_enabled: true,
+            neutron: NeutronAttrs {
+                mtu: 1450,
+                description: "d".into(),
+                revision_number: 3,
+                ..Default::default()
+            },
+        };
+        let subnet = |id: &str, network: &str, cidr: &str| Subnet {
+            id: id.into(),
+            network_id: network.into(),
+            cidr: cidr.parse().unwrap(),
+            gateway_ip: None,
+            allocation_pools: Vec::new(),
+            neutron: NeutronAttrs {
+                dns_nameservers: vec!["9.9.9.9".into()],
+                ..Default::default()
+            },
+        };
+        store
+            .submit(vec![
+                Change::PutNetwork(network("n1")),
+                Change::PutNetwork(network("n2")),
+                Change::PutSubnet(subnet("s1", "n1", "10.0.0.0/24")),
+                Change::PutSubnet(subnet("s2", "n2", "10.1.0.0/24")),
+                Change::DeleteSubnet("s2".into()),
+                Change::DeleteNetwork("n2".into()),
+            ])
+            .await
+            .unwrap();
+        drop(store);
+        let loaded = SqliteStore::open(&path).unwrap().load().await.unwrap();
+        assert_eq!(loaded.network("n1"), Some(&network("n1")));
+        assert!(loaded.network("n2").is_none());
+        assert_eq!(
+            loaded.subnet("s1"),
+            Some(&subnet("s1", "n1", "10.0.0.0/24"))
+        );
+        assert!(loaded.subnet("s2").is_none());
     }
 }

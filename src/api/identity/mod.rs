@@ -182,7 +182,7 @@ pub struct CatalogEndpoint {
 pub struct CatalogService {
     pub endpoints: Vec<CatalogEndpoint>,
     pub id: String,
-    /// `compute` or `identity`.
+    /// `compute`, `identity` or `network`.
     #[serde(rename = "type")]
     pub service_type: String,
     pub name: String,
@@ -1214,6 +1214,11 @@ fn catalog(
             "compute",
             "nova",
             project_id.map(|project| format!("{base}/v2.1/{project}")),
+        ),
+        service(
+            "network",
+            "neutron",
+            project_id.map(|_| format!("{base}/networking")),
         ),
     ]
 }
