@@ -191,6 +191,11 @@ pub struct FileConfig {
     pub port_activation_delay_ms: Option<u64>,
     pub port_initial_status: Option<PortInitialStatus>,
     pub deterministic: Option<u64>,
+    pub server_build_delay_ms: Option<u64>,
+    /// Replaces Nova's classic flavors.
+    pub flavors: Option<Vec<crate::domain::catalog::Flavor>>,
+    /// Replaces the cirros image.
+    pub images: Option<Vec<crate::domain::catalog::Image>>,
     pub identity: Option<IdentityConfig>,
     pub keystone: Option<KeystoneConfig>,
 }
@@ -223,6 +228,10 @@ pub struct Config {
     pub port_initial_status: PortInitialStatus,
     /// Seed of the id generator: reproducible ids, MACs and request ids.
     pub deterministic: Option<u64>,
+    /// How long a created server stays BUILD (zero: ACTIVE at once).
+    pub server_build_delay: std::time::Duration,
+    pub flavors: Vec<crate::domain::catalog::Flavor>,
+    pub images: Vec<crate::domain::catalog::Image>,
     pub identity: IdentityConfig,
     pub keystone: Option<KeystoneConfig>,
 }
@@ -243,6 +252,9 @@ impl Default for Config {
             port_activation_delay: std::time::Duration::ZERO,
             port_initial_status: PortInitialStatus::Down,
             deterministic: None,
+            server_build_delay: std::time::Duration::ZERO,
+            flavors: crate::domain::catalog::default_flavors(),
+            images: crate::domain::catalog::default_images(),
             identity: default_identity(),
             keystone: None,
         }

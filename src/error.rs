@@ -47,6 +47,10 @@ pub enum Fault {
     ResourceNotFound,
     #[error("Action {request_id} not found")]
     InstanceActionNotFound { request_id: String },
+    #[error("marker [{0}] not found")]
+    MarkerNotFound(String),
+    #[error("Flavor {0} could not be found.")]
+    FlavorNotFound(String),
 
     // --- network
     #[error("Port id {0} could not be found.")]
@@ -113,7 +117,8 @@ impl Fault {
             | MalformedBody
             | QueryNotUtf8
             | ProjectMismatch { .. }
-            | Validation(_) => 400,
+            | Validation(_)
+            | MarkerNotFound(_) => 400,
             NetworkAndPortGiven
             | IpWithoutNetwork
             | PortNotUsable { .. }
@@ -126,7 +131,8 @@ impl Fault {
             InstanceNotFound(_)
             | InterfaceNotAttached { .. }
             | InstanceActionNotFound { .. }
-            | ResourceNotFound => 404,
+            | ResourceNotFound
+            | FlavorNotFound(_) => 404,
             PortNotFound(_) | NetworkNotFound(_) => 404,
             VersionNotSupported(_) => 406,
             InstanceLocked(_) | InstanceInvalidState { .. } | PortInUse(_) | FixedIpInUse(_) => 409,

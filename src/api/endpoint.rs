@@ -18,7 +18,7 @@ use axum::response::Response;
 use axum::routing::{any, on, MethodFilter, MethodRouter};
 use axum::Router;
 
-use super::compute::{instance_actions, interfaces, versions};
+use super::compute::{instance_actions, interfaces, servers, versions};
 use super::control::faults::inject_faults;
 use super::middleware::compute_api;
 use super::{control, identity, ops};
@@ -110,6 +110,10 @@ endpoints! {
     // --- compute: os-instance-actions
     ListInstanceActions: GET ["/v2.1/{project_id}/servers/{server_id}/os-instance-actions"] Compute "instance_actions" => instance_actions::list_instance_actions;
     ShowInstanceAction: GET ["/v2.1/{project_id}/servers/{server_id}/os-instance-actions/{request_id}"] Compute "instance_actions" => instance_actions::show_instance_action;
+    // --- compute: servers
+    ListServers: GET ["/v2.1/{project_id}/servers"] Compute "servers" => servers::list_servers;
+    ListServersDetail: GET ["/v2.1/{project_id}/servers/detail"] Compute "servers" => servers::list_servers_detail;
+    ShowServer: GET ["/v2.1/{project_id}/servers/{server_id}"] Compute "servers" => servers::show_server;
     // --- identity (builtin Keystone v3)
     IdentityVersions: GET ["/identity", "/identity/"] Identity "identity" => identity::identity_versions;
     IdentityV3: GET ["/identity/v3", "/identity/v3/"] Identity "identity" => identity::identity_v3;

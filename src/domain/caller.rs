@@ -69,6 +69,11 @@ pub enum Operation {
     ShowInstanceActionEvents,
     ShowInstanceActionEventDetails,
     AttachExternalNetwork,
+    ListServers,
+    ListServersDetail,
+    ListServersAllTenants,
+    ListServersDetailAllTenants,
+    ShowServer,
 }
 
 impl Operation {
@@ -86,6 +91,13 @@ impl Operation {
                 "os_compute_api:os-instance-actions:events:details"
             }
             Operation::AttachExternalNetwork => super::policy::ATTACH_EXTERNAL_NETWORK,
+            Operation::ListServers => "os_compute_api:servers:index",
+            Operation::ListServersDetail => "os_compute_api:servers:detail",
+            Operation::ListServersAllTenants => "os_compute_api:servers:index:get_all_tenants",
+            Operation::ListServersDetailAllTenants => {
+                "os_compute_api:servers:detail:get_all_tenants"
+            }
+            Operation::ShowServer => "os_compute_api:servers:show",
         }
     }
 }

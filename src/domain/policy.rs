@@ -273,6 +273,26 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
         "rule:project_reader_or_admin",
     ),
     (ATTACH_EXTERNAL_NETWORK, "rule:context_is_admin"),
+    (
+        "os_compute_api:servers:index",
+        "rule:project_reader_or_admin",
+    ),
+    (
+        "os_compute_api:servers:detail",
+        "rule:project_reader_or_admin",
+    ),
+    (
+        "os_compute_api:servers:index:get_all_tenants",
+        "rule:admin_api",
+    ),
+    (
+        "os_compute_api:servers:detail:get_all_tenants",
+        "rule:admin_api",
+    ),
+    (
+        "os_compute_api:servers:show",
+        "rule:project_reader_or_admin",
+    ),
 ];
 
 /// A loaded policy: every rule parsed, every `rule:` reference resolved.

@@ -77,6 +77,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/001_initial.sql")),
         M::up(include_str!("../../migrations/sqlite/002_tokens.sql")),
         M::up(include_str!("../../migrations/sqlite/003_token_scopes.sql")),
+        M::up(include_str!("../../migrations/sqlite/005_servers_api.sql")),
     ])
 }
 
@@ -230,13 +231,14 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
     match change {
         Change::PutServer(s) => {
             tx.prepare_cached(
-                "INSERT INTO servers (id, name, project_id, user_id, vm_state, task_state, locked, launched)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO servers (id, name, project_id, user_id, vm_state, task_state, locked, launched, details)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
                    user_id = excluded.user_id, vm_state = excluded.vm_state, task_state = excluded.task_state,
-                   locked = excluded.locked, launched = excluded.launched",
+                   locked = excluded.locked, launched = excluded.launched, details = excluded.details",
             )?
-            .execute(params![s.id, s.name, s.project_id, s.user_id, s.vm_state, s.task_state, s.locked, s.launched])?;
+            .execute(params![s.id, s.name, s.project_id, s.user_id, s.vm_state, s.task_state, s.locked, s.launched,
+                serde_json::to_string(&s.details).expect("details serialise")])?;
         }
         Change::PutNetwork(n) => {
             tx.prepare_cached(
@@ -379,7 +381,7 @@ where
 fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     let mut world = World::default();
     let mut servers = connection.prepare(
-        "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched FROM servers ORDER BY rowid",
+        "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched, details FROM servers ORDER BY rowid",
     )?;
     for server in servers.query_map([], |r| {
         Ok(Server {
@@ -391,6 +393,16 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             task_state: r.get(5)?,
             locked: r.get(6)?,
             launched: r.get(7)?,
+            details: {
+                let text: String = r.get(8)?;
+                serde_json::from_str(&text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        8,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?
+            },
         })
     })? {
         world.apply(Change::PutServer(server?));
@@ -546,6 +558,7 @@ mod tests {
             task_state,
             locked: false,
             launched: true,
+            details: Default::default(),
         })
     }
 

@@ -10,6 +10,7 @@ use crate::error::Fault;
 
 pub mod instance_actions;
 pub mod interfaces;
+pub mod servers;
 pub mod validation;
 pub mod versions;
 

@@ -1,0 +1,369 @@
+//! `/servers`: show, list, detail, with Nova 34's bodies (taken from the
+//! Nova oracle) at each microversion.
+mod common;
+use common::*;
+use serde_json::{json, Value};
+
+const MEMBER: [(&str, &str); 2] = [
+    ("X-Auth-Token", "demo:6f70656e737461636b20342065766572"),
+    ("X-Roles", "reader,member"),
+];
+const ADMIN: [(&str, &str); 2] = [
+    ("X-Auth-Token", "admin:6f70656e737461636b20342065766572"),
+    ("X-Roles", "reader,member,admin"),
+];
+
+async fn get(app: &TestApp, uri: &str, who: [(&str, &str); 2], version: &str) -> Reply {
+    let v = format!("compute {version}");
+    let headers = [who[0], who[1], ("OpenStack-API-Version", &v), ("Host", "h")];
+    app.send("GET", uri, &headers, None).await
+}
+
+fn server_url(id: &str) -> String {
+    format!("/v2.1/{PROJECT}/servers/{id}")
+}
+
+/// The times vary: check their form, then blank them.
+fn without_times(mut body: Value) -> Value {
+    let s = body.get_mut("server").expect("a server");
+    for key in ["created", "updated"] {
+        let t = s[key].as_str().unwrap();
+        assert!(t.ends_with('Z') && t.len() == 20, "{key}: {t}");
+        s[key] = json!("T");
+    }
+    if let Some(t) = s["OS-SRV-USG:launched_at"].as_str() {
+        assert_eq!(t.len(), 26, "launched_at: {t}");
+        s["OS-SRV-USG:launched_at"] = json!("T");
+    }
+    body
+}
+
+fn links(id: &str) -> Value {
+    json!([
+        {"rel": "self", "href": format!("http://h/v2.1/{PROJECT}/servers/{id}")},
+        {"rel": "bookmark", "href": format!("http://h/{PROJECT}/servers/{id}")},
+    ])
+}
+
+const IMAGE: &str = "c1a2b3c4-0603-4e8a-9d1f-0123456789ab";
+
+fn base_body(id: &str, name: &str, addresses: Value) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("accessIPv4", json!("")),
+        ("accessIPv6", json!("")),
+        ("addresses", addresses),
+        ("created", json!("T")),
+        (
+            "flavor",
+            json!({"id": "1", "links": [{"rel": "bookmark", "href": format!("http://h/{PROJECT}/flavors/1")}]}),
+        ),
+        ("hostId", json!("HOSTID")),
+        ("id", json!(id)),
+        (
+            "image",
+            json!({"id": IMAGE, "links": [{"rel": "bookmark", "href": format!("http://h/{PROJECT}/images/{IMAGE}")}]}),
+        ),
+        ("links", links(id)),
+        ("metadata", json!({})),
+        ("name", json!(name)),
+        ("status", json!("ACTIVE")),
+        ("tenant_id", json!(PROJECT)),
+        ("user_id", json!("admin")),
+        ("updated", json!("T")),
+        ("OS-DCF:diskConfig", json!("MANUAL")),
+        ("progress", json!(0)),
+        ("OS-EXT-AZ:availability_zone", json!("nova")),
+        ("config_drive", json!("")),
+        ("key_name", Value::Null),
+        ("OS-SRV-USG:launched_at", json!("T")),
+        ("OS-SRV-USG:terminated_at", Value::Null),
+    ] {
+        m.insert(k.into(), v);
+    }
+    m
+}
+
+fn with_host_id(mut body: Value) -> Value {
+    let s = body.get_mut("server").expect("a server");
+    let h = s["hostId"].as_str().unwrap();
+    assert_eq!(h.len(), 56, "sha224 hex");
+    s["hostId"] = json!("HOSTID");
+    body
+}
+
+fn tail(m: &mut serde_json::Map<String, Value>, vm_state: &str, power: u8) {
+    m.insert("OS-EXT-STS:task_state".into(), Value::Null);
+    m.insert("OS-EXT-STS:vm_state".into(), json!(vm_state));
+    m.insert("OS-EXT-STS:power_state".into(), json!(power));
+    m.insert("os-extended-volumes:volumes_attached".into(), json!([]));
+}
+
+#[tokio::test]
+async fn show_at_2_1_as_member_is_novas_body_with_addresses_from_ports() {
+    let app = TestApp::new().await;
+    let r = get(&app, &server_url(SERVER_WITH_PORT), MEMBER, "2.1").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut m = base_body(
+        SERVER_WITH_PORT,
+        "vm-with-port",
+        json!({"private": [{"version": 4, "addr": "192.168.1.6", "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:05"}]}),
+    );
+    m.insert("security_groups".into(), json!([{"name": "default"}]));
+    tail(&mut m, "active", 1);
+    assert_eq!(
+        with_host_id(without_times(r.json())),
+        json!({"server": m}),
+        "{}",
+        r.text()
+    );
+    // Key order is Nova's.
+    let text = r.text();
+    assert!(
+        text.starts_with("{\"server\": {\"accessIPv4\": \"\", \"accessIPv6\": \"\", \"addresses\"")
+    );
+}
+
+#[tokio::test]
+async fn show_at_2_73_as_admin_has_extended_attributes_and_later_fields() {
+    let app = TestApp::new().await;
+    let r = get(&app, &server_url(SERVER), ADMIN, "2.73").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut m = base_body(SERVER, "vm1", json!({}));
+    m["flavor"] = json!({"vcpus": 1, "ram": 512, "disk": 1, "ephemeral": 0, "swap": 0, "original_name": "m1.tiny", "extra_specs": {}});
+    for (k, v) in [
+        ("OS-EXT-SRV-ATTR:host", json!("porthole")),
+        ("OS-EXT-SRV-ATTR:instance_name", json!("instance-afe25d9b")),
+        ("OS-EXT-SRV-ATTR:hypervisor_hostname", json!("porthole")),
+        ("OS-EXT-SRV-ATTR:hostname", json!("vm1")),
+        ("OS-EXT-SRV-ATTR:kernel_id", json!("")),
+        ("OS-EXT-SRV-ATTR:launch_index", json!(0)),
+        ("OS-EXT-SRV-ATTR:ramdisk_id", json!("")),
+        ("OS-EXT-SRV-ATTR:reservation_id", json!("r-00000000")),
+        ("OS-EXT-SRV-ATTR:root_device_name", json!("/dev/vda")),
+        ("OS-EXT-SRV-ATTR:user_data", Value::Null),
+    ] {
+        m.insert(k.into(), v);
+    }
+    tail(&mut m, "active", 1);
+    for (k, v) in [
+        ("locked", json!(false)),
+        ("host_status", json!("UP")),
+        ("description", Value::Null),
+        ("tags", json!([])),
+        ("trusted_image_certificates", Value::Null),
+        ("server_groups", json!([])),
+        ("locked_reason", Value::Null),
+    ] {
+        m.insert(k.into(), v);
+    }
+    assert_eq!(with_host_id(without_times(r.json())), json!({"server": m}));
+}
+
+#[tokio::test]
+async fn fields_appear_at_their_microversions() {
+    let app = TestApp::new().await;
+    let keys =
+        |v: &Value| -> Vec<String> { v["server"].as_object().unwrap().keys().cloned().collect() };
+    let member_2_100 = keys(&get(&app, &server_url(SERVER), MEMBER, "2.100").await.json());
+    assert_eq!(
+        &member_2_100[member_2_100.len() - 11..],
+        [
+            "OS-EXT-STS:power_state",
+            "os-extended-volumes:volumes_attached",
+            "locked",
+            "description",
+            "tags",
+            "trusted_image_certificates",
+            "server_groups",
+            "locked_reason",
+            "OS-EXT-SRV-ATTR:hostname",
+            "pinned_availability_zone",
+            "scheduler_hints",
+        ]
+    );
+    let body = get(&app, &server_url(SERVER), MEMBER, "2.19").await.json();
+    assert!(body["server"].get("description").is_some());
+    assert!(body["server"].get("tags").is_none());
+    assert!(body["server"].get("host_status").is_none());
+    let stopped = get(&app, &server_url(SERVER_STOPPED), MEMBER, "2.9")
+        .await
+        .json();
+    assert_eq!(stopped["server"]["status"], "SHUTOFF");
+    assert!(stopped["server"].get("progress").is_none());
+    assert_eq!(stopped["server"]["OS-EXT-STS:power_state"], 4);
+    let building = get(&app, &server_url(SERVER_BUILDING), MEMBER, "2.9")
+        .await
+        .json();
+    assert_eq!(building["server"]["status"], "BUILD");
+    let locked = get(&app, &server_url(SERVER_LOCKED), MEMBER, "2.9")
+        .await
+        .json();
+    assert_eq!(locked["server"]["locked"], true);
+}
+
+#[tokio::test]
+async fn unknown_and_other_projects_servers_are_novas_404() {
+    let app = TestApp::new().await;
+    let missing = "00000000-0000-0000-0000-000000000000";
+    get(&app, &server_url(missing), MEMBER, "2.1")
+        .await
+        .assert_fault(
+            404,
+            "itemNotFound",
+            &format!("Instance {missing} could not be found."),
+        );
+    get(&app, &server_url(SERVER_OTHER), MEMBER, "2.1")
+        .await
+        .assert_fault(
+            404,
+            "itemNotFound",
+            &format!("Instance {SERVER_OTHER} could not be found."),
+        );
+    // The admin sees it.
+    assert_eq!(
+        get(&app, &server_url(SERVER_OTHER), ADMIN, "2.1")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn list_is_id_name_links_newest_first_with_filters_and_paging() {
+    let app = TestApp::new().await;
+    let base = format!("/v2.1/{PROJECT}/servers");
+    let all = get(&app, &base, MEMBER, "2.1").await.json();
+    let servers = all["servers"].as_array().unwrap();
+    assert!(servers
+        .iter()
+        .all(|s| s["name"] != "" || s["id"] != SERVER_OTHER));
+    assert!(
+        !servers.iter().any(|s| s["id"] == SERVER_OTHER),
+        "own project only"
+    );
+    assert_eq!(
+        servers[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["id", "name", "links"]
+    );
+    // The seed's last server of the project comes first.
+    let ids: Vec<&str> = servers.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(*ids.last().unwrap(), SERVER);
+    assert_eq!(all.get("servers_links"), None);
+
+    let page = get(&app, &format!("{base}?limit=2"), MEMBER, "2.1")
+        .await
+        .json();
+    assert_eq!(page["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        page["servers_links"],
+        json!([{"rel": "next", "href": format!("http://h{base}?limit=2&marker={}", ids[1])}])
+    );
+    let next = get(
+        &app,
+        &format!("{base}?limit=2&marker={}", ids[1]),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    assert_eq!(next["servers"][0]["id"], ids[2]);
+
+    let named = get(&app, &format!("{base}?name=^vm-with"), MEMBER, "2.1")
+        .await
+        .json();
+    assert_eq!(named["servers"].as_array().unwrap().len(), 1);
+    assert_eq!(named["servers"][0]["id"], SERVER_WITH_PORT);
+    let stopped = get(&app, &format!("{base}?status=SHUTOFF"), MEMBER, "2.1")
+        .await
+        .json();
+    assert_eq!(stopped["servers"][0]["id"], SERVER_STOPPED);
+    assert_eq!(stopped["servers"].as_array().unwrap().len(), 1);
+    let future = get(
+        &app,
+        &format!("{base}?changes-since=2999-01-01T00:00:00Z"),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    assert_eq!(future, json!({"servers": []}));
+    let by_name = get(
+        &app,
+        &format!("{base}?sort_key=display_name&sort_dir=asc"),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    let names: Vec<&str> = by_name["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+
+    get(&app, &format!("{base}?limit=abc"), MEMBER, "2.1")
+        .await
+        .assert_fault(
+            400,
+            "badRequest",
+            "Invalid input for query parameters limit. Value: abc. 'abc' does not match '^[0-9]*$'",
+        );
+    get(&app, &format!("{base}?marker=bogus"), MEMBER, "2.1")
+        .await
+        .assert_fault(400, "badRequest", "marker [bogus] not found");
+    get(&app, &format!("{base}?all_tenants=1"), MEMBER, "2.1")
+        .await
+        .assert_fault(
+            403,
+            "forbidden",
+            "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.",
+        );
+    let every = get(&app, &format!("{base}/detail?all_tenants=1"), ADMIN, "2.1")
+        .await
+        .json();
+    assert!(every["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == SERVER_OTHER));
+    let own = get(&app, &format!("{base}/detail"), ADMIN, "2.1")
+        .await
+        .json();
+    assert!(!own["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == SERVER_OTHER));
+}
+
+#[tokio::test]
+async fn detail_items_are_the_show_bodies() {
+    let app = TestApp::new().await;
+    let detail = get(
+        &app,
+        &format!("/v2.1/{PROJECT}/servers/detail?name=^vm1$"),
+        ADMIN,
+        "2.47",
+    )
+    .await
+    .json();
+    let show = get(&app, &server_url(SERVER), ADMIN, "2.47").await.json();
+    assert_eq!(detail["servers"][0], show["server"]);
+}
+
+#[tokio::test]
+async fn links_follow_the_url_form() {
+    let app = TestApp::new().await;
+    let r = get(&app, &format!("/v2.1/servers/{SERVER}"), MEMBER, "2.1")
+        .await
+        .json();
+    assert_eq!(
+        r["server"]["links"][0]["href"],
+        format!("http://h/v2.1/servers/{SERVER}")
+    );
+}
