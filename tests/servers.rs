@@ -367,3 +367,113 @@ async fn links_follow_the_url_form() {
         format!("http://h/v2.1/servers/{SERVER}")
     );
 }
+
+// --- flavors (bodies from the Nova oracle)
+
+fn flavor_links(id: &str) -> Value {
+    json!([
+        {"rel": "self", "href": format!("http://h/v2.1/{PROJECT}/flavors/{id}")},
+        {"rel": "bookmark", "href": format!("http://h/{PROJECT}/flavors/{id}")},
+    ])
+}
+
+#[tokio::test]
+async fn flavors_are_novas_classic_five() {
+    let app = TestApp::new().await;
+    let one = get(&app, &format!("/v2.1/{PROJECT}/flavors/1"), MEMBER, "2.1").await;
+    assert_eq!(
+        one.text(),
+        json!({"flavor": {"id": "1", "name": "m1.tiny", "ram": 512, "disk": 1, "swap": "",
+            "OS-FLV-EXT-DATA:ephemeral": 0, "OS-FLV-DISABLED:disabled": false, "vcpus": 1,
+            "os-flavor-access:is_public": true, "rxtx_factor": 1.0, "links": flavor_links("1")}})
+        .to_string()
+        .replace("\":", "\": ")
+        .replace(",\"", ", \"")
+        .replace("},{", "}, {")
+    );
+    let later = get(&app, &format!("/v2.1/{PROJECT}/flavors/1"), MEMBER, "2.75")
+        .await
+        .json();
+    assert_eq!(later["flavor"]["swap"], 0);
+    assert_eq!(later["flavor"]["description"], Value::Null);
+    assert_eq!(later["flavor"]["extra_specs"], json!({}));
+    let list = get(&app, &format!("/v2.1/{PROJECT}/flavors"), MEMBER, "2.1")
+        .await
+        .json();
+    let names: Vec<&str> = list["flavors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.xlarge"]
+    );
+    assert_eq!(
+        list["flavors"][0],
+        json!({"id": "1", "name": "m1.tiny", "links": flavor_links("1")})
+    );
+    let big = get(
+        &app,
+        &format!("/v2.1/{PROJECT}/flavors/detail?minRam=4000"),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    assert_eq!(big["flavors"].as_array().unwrap().len(), 3);
+    let page = get(
+        &app,
+        &format!("/v2.1/{PROJECT}/flavors?limit=1"),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    assert_eq!(
+        page["flavors_links"],
+        json!([{"rel": "next", "href": format!("http://h/v2.1/{PROJECT}/flavors?limit=1&marker=1")}])
+    );
+    get(&app, &format!("/v2.1/{PROJECT}/flavors/99"), MEMBER, "2.1")
+        .await
+        .assert_fault(404, "itemNotFound", "Flavor 99 could not be found.");
+}
+
+// --- images (minimal Glance v2)
+
+#[tokio::test]
+async fn images_list_by_name_and_show() {
+    let app = TestApp::new().await;
+    let versions = app.send("GET", "/image", &[("Host", "h")], None).await;
+    assert_eq!(versions.status, 300);
+    assert_eq!(
+        versions.json()["versions"][0]["links"][0]["href"],
+        "http://h/image/v2/"
+    );
+    let list = app
+        .send(
+            "GET",
+            "/image/v2/images?name=cirros-0.6.3-x86_64-disk",
+            &MEMBER,
+            None,
+        )
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    let body = list.json();
+    assert_eq!(body["first"], "/v2/images?name=cirros-0.6.3-x86_64-disk");
+    assert_eq!(body["images"][0]["id"], IMAGE);
+    assert_eq!(body["images"][0]["status"], "active");
+    let none = app
+        .send("GET", "/image/v2/images?name=nope", &MEMBER, None)
+        .await
+        .json();
+    assert_eq!(none["images"], json!([]));
+    let one = app
+        .send("GET", &format!("/image/v2/images/{IMAGE}"), &MEMBER, None)
+        .await;
+    assert_eq!(one.json()["name"], "cirros-0.6.3-x86_64-disk");
+    let missing = app.send("GET", "/image/v2/images/x", &MEMBER, None).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("No image found with ID x"));
+}

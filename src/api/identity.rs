@@ -1204,5 +1204,10 @@ fn catalog(
             "nova",
             project_id.map(|project| format!("{base}/v2.1/{project}")),
         ),
+        service(
+            "image",
+            "glance",
+            project_id.map(|_| format!("{base}/image")),
+        ),
     ]
 }

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod fault;
 pub mod identity;
 pub mod identity_schema;
+pub mod image;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;

@@ -50,6 +50,12 @@ use crate::error::fault_name;
         crate::api::compute::servers::list_servers,
         crate::api::compute::servers::list_servers_detail,
         crate::api::compute::servers::show_server,
+        crate::api::compute::flavors::list_flavors,
+        crate::api::compute::flavors::list_flavors_detail,
+        crate::api::compute::flavors::show_flavor,
+        crate::api::image::image_versions,
+        crate::api::image::list_images,
+        crate::api::image::show_image,
         crate::api::compute::versions::root,
         crate::api::compute::versions::v20,
         crate::api::compute::versions::v21,
@@ -141,6 +147,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("/v2/", "/v2"),
     ("/identity/", "/identity"),
     ("/identity/v3/", "/identity/v3"),
+    ("/image", "/image/"),
 ];
 
 /// The operations of a path item, with their methods.

@@ -8,6 +8,7 @@ use super::extract::ApiContext;
 use crate::domain::{ApiVersion, PortId, ServerId};
 use crate::error::Fault;
 
+pub mod flavors;
 pub mod instance_actions;
 pub mod interfaces;
 pub mod servers;

@@ -41,6 +41,11 @@ impl LinkBase {
         ])
     }
 
+    /// `http://host/v2.1[/project]/<path>`.
+    pub fn href(&self, path: &str) -> String {
+        format!("{}/{path}", self.versioned)
+    }
+
     fn bookmark(&self, collection: &str, id: &str) -> Value {
         json!([{"rel": "bookmark", "href": format!("{}/{collection}/{id}", self.bookmark)}])
     }
