@@ -51,6 +51,9 @@ pub enum Fault {
     MarkerNotFound(String),
     #[error("Flavor {0} could not be found.")]
     FlavorNotFound(String),
+    /// Nova's `HTTPBadRequest(explanation=...)` in a controller.
+    #[error("{0}")]
+    BadRequest(String),
 
     // --- network
     #[error("Port id {0} could not be found.")]
@@ -118,7 +121,8 @@ impl Fault {
             | QueryNotUtf8
             | ProjectMismatch { .. }
             | Validation(_)
-            | MarkerNotFound(_) => 400,
+            | MarkerNotFound(_)
+            | BadRequest(_) => 400,
             NetworkAndPortGiven
             | IpWithoutNetwork
             | PortNotUsable { .. }

@@ -477,3 +477,264 @@ async fn images_list_by_name_and_show() {
     assert_eq!(missing.status, 404);
     assert!(missing.text().contains("No image found with ID x"));
 }
+
+// --- create and delete
+
+async fn post(app: &TestApp, uri: &str, version: &str, body: Value) -> Reply {
+    let v = format!("compute {version}");
+    let headers = [
+        MEMBER[0],
+        MEMBER[1],
+        ("OpenStack-API-Version", &v),
+        ("Host", "h"),
+        ("content-type", "application/json"),
+    ];
+    app.send("POST", uri, &headers, Some(&body.to_string()))
+        .await
+}
+
+fn servers_url() -> String {
+    format!("/v2.1/{PROJECT}/servers")
+}
+
+#[tokio::test]
+async fn create_on_a_network_answers_202_and_the_server_is_active_with_its_port() {
+    let app = TestApp::new().await;
+    let r = post(
+        &app,
+        &servers_url(),
+        "2.52",
+        json!({"server": {"name": "new-vm", "imageRef": IMAGE, "flavorRef": "2",
+            "networks": [{"uuid": NET, "fixed_ip": "192.168.1.77"}],
+            "metadata": {"k": "v"}, "tags": ["b", "a"], "description": "hello"}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let body = r.json();
+    let id = body["server"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body["server"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        [
+            "id",
+            "links",
+            "OS-DCF:diskConfig",
+            "security_groups",
+            "adminPass"
+        ]
+    );
+    assert_eq!(body["server"]["links"], links(&id));
+    assert_eq!(
+        body["server"]["security_groups"],
+        json!([{"name": "default"}])
+    );
+    assert_eq!(body["server"]["adminPass"].as_str().unwrap().len(), 12);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("http://h/v2.1/{PROJECT}/servers/{id}").as_str())
+    );
+
+    let shown = get(&app, &server_url(&id), MEMBER, "2.52").await.json();
+    let s = &shown["server"];
+    assert_eq!(s["status"], "ACTIVE");
+    assert_eq!(s["name"], "new-vm");
+    assert_eq!(s["user_id"], "demo");
+    assert_eq!(s["flavor"]["original_name"], "m1.small");
+    assert_eq!(s["metadata"], json!({"k": "v"}));
+    assert_eq!(s["tags"], json!(["a", "b"]));
+    assert_eq!(s["description"], "hello");
+    assert_eq!(s["addresses"]["private"][0]["addr"], "192.168.1.77");
+    let interfaces = get(
+        &app,
+        &format!("{}/os-interface", server_url(&id)),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    let port_id = interfaces["interfaceAttachments"][0]["port_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(interfaces["interfaceAttachments"][0]["net_id"], NET);
+    let actions = get(
+        &app,
+        &format!("{}/os-instance-actions", server_url(&id)),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    assert_eq!(actions["instanceActions"][0]["action"], "create");
+
+    // Delete: 204, gone, and its created port with it.
+    let v = [MEMBER[0], MEMBER[1]];
+    let deleted = app.send("DELETE", &server_url(&id), &v, None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    assert!(deleted.body.is_empty());
+    get(&app, &server_url(&id), MEMBER, "2.1")
+        .await
+        .assert_fault(
+            404,
+            "itemNotFound",
+            &format!("Instance {id} could not be found."),
+        );
+    let state = app.send("GET", "/_porthole/state", &[], None).await.json();
+    assert!(!state["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == port_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_given_port_is_bound_on_create_and_kept_on_delete() {
+    let app = TestApp::new().await;
+    let r = post(
+        &app,
+        &servers_url(),
+        "2.37",
+        json!({"server": {"name": "p", "imageRef": IMAGE, "flavorRef": 1, "networks": [{"port": PORT_FREE}]}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["server"]["id"].as_str().unwrap().to_owned();
+    let again = post(
+        &app,
+        &servers_url(),
+        "2.37",
+        json!({"server": {"name": "q", "imageRef": IMAGE, "flavorRef": "1", "networks": [{"port": PORT_FREE}]}}),
+    )
+    .await;
+    again.assert_fault(
+        409,
+        "conflictingRequest",
+        &format!("Port {PORT_FREE} is still in use."),
+    );
+    let deleted = app.send("DELETE", &server_url(&id), &MEMBER, None).await;
+    assert_eq!(deleted.status, 204);
+    let state = app.send("GET", "/_porthole/state", &[], None).await.json();
+    let port = state["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == PORT_FREE)
+        .unwrap()
+        .clone();
+    assert_eq!(port["device_id"], "");
+}
+
+#[tokio::test]
+async fn networks_none_makes_no_port() {
+    let app = TestApp::new().await;
+    let r = post(
+        &app,
+        &servers_url(),
+        "2.37",
+        json!({"server": {"name": "n", "imageRef": IMAGE, "flavorRef": "1", "networks": "none"}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["server"]["id"].as_str().unwrap().to_owned();
+    let shown = get(&app, &server_url(&id), MEMBER, "2.37").await.json();
+    assert_eq!(shown["server"]["addresses"], json!({}));
+    assert!(shown["server"].get("security_groups").is_none());
+}
+
+#[tokio::test]
+async fn create_refusals_are_novas() {
+    let app = TestApp::new().await;
+    let create = |version: &'static str, server: Value| {
+        let app = &app;
+        async move { post(app, &servers_url(), version, json!({"server": server})).await }
+    };
+    create(
+        "2.37",
+        json!({"name": "x", "imageRef": IMAGE, "flavorRef": "99", "networks": "none"}),
+    )
+    .await
+    .assert_fault(400, "badRequest", "Flavor 99 could not be found.");
+    create(
+        "2.37",
+        json!({"name": "x", "imageRef": "00000000-0000-0000-0000-000000000000", "flavorRef": "1", "networks": "none"}),
+    )
+    .await
+    .assert_fault(400, "badRequest", "Can not find requested image");
+    create("2.37", json!({"name": "t3", "imageRef": IMAGE, "flavorRef": "1"}))
+        .await
+        .assert_fault(
+            400,
+            "badRequest",
+            &format!("Invalid input for field/attribute server. Value: {{'name': 't3', 'imageRef': '{IMAGE}', 'flavorRef': '1'}}. 'networks' is a required property"),
+        );
+    create("2.37", json!({"imageRef": IMAGE, "flavorRef": "1", "networks": "none"}))
+        .await
+        .assert_fault(
+            400,
+            "badRequest",
+            &format!("Invalid input for field/attribute server. Value: {{'imageRef': '{IMAGE}', 'flavorRef': '1', 'networks': 'none'}}. 'name' is a required property"),
+        );
+    create(
+        "2.37",
+        json!({"name": "", "imageRef": IMAGE, "flavorRef": "1", "networks": "none"}),
+    )
+    .await
+    .assert_fault(
+        400,
+        "badRequest",
+        "Invalid input for field/attribute name. Value: . '' should be non-empty",
+    );
+    create("2.37", json!({"name": "x", "imageRef": IMAGE, "flavorRef": "1", "networks": "bogus"}))
+        .await
+        .assert_fault(
+            400,
+            "badRequest",
+            "Invalid input for field/attribute networks. Value: bogus. 'bogus' is not valid under any of the given schemas",
+        );
+    create(
+        "2.37",
+        json!({"name": "x", "imageRef": IMAGE, "flavorRef": "1", "networks": [{"uuid": "00000000-0000-0000-0000-000000000001"}]}),
+    )
+    .await
+    .assert_fault(400, "badRequest", "Network 00000000-0000-0000-0000-000000000001 could not be found.");
+    create("2.37", json!({"name": "x", "imageRef": IMAGE, "flavorRef": "1", "networks": "auto", "bogus": 1}))
+        .await
+        .assert_fault(
+            400,
+            "badRequest",
+            &format!("Invalid input for field/attribute server. Value: {{'name': 'x', 'imageRef': '{IMAGE}', 'flavorRef': '1', 'networks': 'auto', 'bogus': 1}}. Additional properties are not allowed ('bogus' was unexpected)"),
+        );
+}
+
+#[tokio::test]
+async fn delete_refusals() {
+    let app = TestApp::new().await;
+    app.send("DELETE", &server_url(SERVER_LOCKED), &MEMBER, None)
+        .await
+        .assert_fault(
+            409,
+            "conflictingRequest",
+            &format!("Instance {SERVER_LOCKED} is locked"),
+        );
+    app.send("DELETE", &server_url(SERVER_OTHER), &MEMBER, None)
+        .await
+        .assert_fault(
+            404,
+            "itemNotFound",
+            &format!("Instance {SERVER_OTHER} could not be found."),
+        );
+    let reader = [
+        ("X-Auth-Token", "demo:6f70656e737461636b20342065766572"),
+        ("X-Roles", "reader"),
+    ];
+    app.send("DELETE", &server_url(SERVER), &reader, None)
+        .await
+        .assert_fault(
+            403,
+            "forbidden",
+            "Policy doesn't allow os_compute_api:servers:delete to be performed.",
+        );
+}

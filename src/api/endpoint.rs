@@ -118,6 +118,8 @@ endpoints! {
     ListServers: GET ["/v2.1/{project_id}/servers"] Compute "servers" => servers::list_servers;
     ListServersDetail: GET ["/v2.1/{project_id}/servers/detail"] Compute "servers" => servers::list_servers_detail;
     ShowServer: GET ["/v2.1/{project_id}/servers/{server_id}"] Compute "servers" => servers::show_server;
+    CreateComputeServer: POST ["/v2.1/{project_id}/servers"] Compute "servers" => servers::create_server;
+    DeleteComputeServer: DELETE ["/v2.1/{project_id}/servers/{server_id}"] Compute "servers" => servers::delete_server;
     // --- compute: flavors
     ListFlavors: GET ["/v2.1/{project_id}/flavors"] Compute "flavors" => flavors::list_flavors;
     ListFlavorsDetail: GET ["/v2.1/{project_id}/flavors/detail"] Compute "flavors" => flavors::list_flavors_detail;

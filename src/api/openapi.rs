@@ -50,6 +50,8 @@ use crate::error::fault_name;
         crate::api::compute::servers::list_servers,
         crate::api::compute::servers::list_servers_detail,
         crate::api::compute::servers::show_server,
+        crate::api::compute::servers::create_server,
+        crate::api::compute::servers::delete_server,
         crate::api::compute::flavors::list_flavors,
         crate::api::compute::flavors::list_flavors_detail,
         crate::api::compute::flavors::show_flavor,

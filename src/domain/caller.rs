@@ -74,6 +74,8 @@ pub enum Operation {
     ListServersAllTenants,
     ListServersDetailAllTenants,
     ShowServer,
+    CreateServer,
+    DeleteServer,
 }
 
 impl Operation {
@@ -98,6 +100,8 @@ impl Operation {
                 "os_compute_api:servers:detail:get_all_tenants"
             }
             Operation::ShowServer => "os_compute_api:servers:show",
+            Operation::CreateServer => "os_compute_api:servers:create",
+            Operation::DeleteServer => "os_compute_api:servers:delete",
         }
     }
 }

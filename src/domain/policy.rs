@@ -293,6 +293,14 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
         "os_compute_api:servers:show",
         "rule:project_reader_or_admin",
     ),
+    (
+        "os_compute_api:servers:create",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:servers:delete",
+        "rule:project_member_or_admin",
+    ),
 ];
 
 /// A loaded policy: every rule parsed, every `rule:` reference resolved.

@@ -2,9 +2,12 @@
 //! `servers.py` index/detail/show apply them.
 
 use super::caller::{Caller, Operation};
+use super::catalog::Catalog;
 use super::model::*;
-use super::ops::{authorize, find_server};
-use super::world::World;
+use super::ops::{
+    attach_on_host, authorize, find_server, finish_event, start_action, AttachRequest, OpContext,
+};
+use super::world::{Change, Txn, World};
 use crate::error::Fault;
 
 /// The filters and paging of `GET /servers[/detail]`, already validated.
@@ -167,6 +170,207 @@ pub fn list_servers<'w>(
         servers.truncate(limit);
     }
     Ok(servers)
+}
+
+/// What `networks` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkRequest {
+    /// `auto` (and no `networks` before 2.37): the project's one network.
+    Auto,
+    /// `none`: no port at all.
+    None,
+    List(Vec<RequestedNetwork>),
+}
+
+/// One `{uuid[, fixed_ip]}` or `{port}` of `networks`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestedNetwork {
+    pub net_id: Option<NetworkId>,
+    pub fixed_ip: Option<std::net::IpAddr>,
+    pub port_id: Option<PortId>,
+    pub tag: Option<String>,
+}
+
+/// A create request after schema validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRequest {
+    pub name: String,
+    /// `None`: boot from volume (not supported: 400).
+    pub image_id: Option<String>,
+    pub flavor_id: String,
+    pub networks: NetworkRequest,
+    pub metadata: std::collections::BTreeMap<String, String>,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+}
+
+pub const CREATE_ACTION: &str = "create";
+pub const BUILD_EVENT: &str = "compute__do_build_and_run_instance";
+
+/// `POST /servers`: the API's checks (policy, flavor, image, networks),
+/// then the build: the server and its ports, `ACTIVE` at once or `BUILD`
+/// (`building`/`spawning`) when `build_later`. A port that cannot be made
+/// during the build leaves the server in `ERROR`, as in Nova.
+pub fn create_server(
+    txn: &mut Txn,
+    ctx: &OpContext,
+    catalog: &Catalog,
+    request: &CreateRequest,
+    build_later: bool,
+) -> Result<Server, Fault> {
+    let project = ctx.caller.project_id.clone().unwrap_or_default();
+    if !ctx.caller.may(Operation::CreateServer, &project) {
+        return Err(Fault::PolicyNotAuthorized(Operation::CreateServer.rule()));
+    }
+    if catalog.flavor(&request.flavor_id).is_none() {
+        return Err(Fault::BadRequest(format!(
+            "Flavor {} could not be found.",
+            request.flavor_id
+        )));
+    }
+    let Some(image_id) = request.image_id.as_deref().filter(|i| !i.is_empty()) else {
+        return Err(Fault::BadRequest(
+            "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.".to_owned(),
+        ));
+    };
+    if catalog.image(image_id).is_none() {
+        return Err(Fault::BadRequest("Can not find requested image".to_owned()));
+    }
+    let world = txn.world();
+    // The API's `validate_networks`: networks exist, ports exist and are free.
+    let requested: Vec<RequestedNetwork> =
+        match &request.networks {
+            NetworkRequest::None => Vec::new(),
+            NetworkRequest::Auto => {
+                let mut candidates = world
+                    .networks()
+                    .filter(|n| !n.external && (n.shared || n.project_id == project));
+                match (candidates.next(), candidates.next()) {
+                    (None, _) => {
+                        return Err(Fault::BadRequest(format!(
+                            "Unable to automatically allocate a network for project {project}"
+                        )))
+                    }
+                    (Some(_), Some(_)) => return Err(Fault::BadRequest(
+                        "Multiple possible networks found, use a Network ID to be more specific."
+                            .to_owned(),
+                    )),
+                    (Some(only), None) => vec![RequestedNetwork {
+                        net_id: Some(only.id.clone()),
+                        ..Default::default()
+                    }],
+                }
+            }
+            NetworkRequest::List(list) => list.clone(),
+        };
+    for wanted in &requested {
+        if let Some(port_id) = &wanted.port_id {
+            let port = world
+                .port(port_id)
+                .filter(|p| ctx.caller.sees_project(&p.project_id))
+                .ok_or_else(|| Fault::PortNotFound(port_id.to_string()))?;
+            if !port.device_id.is_empty() {
+                return Err(Fault::PortInUse(port_id.to_string()));
+            }
+        } else if let Some(net_id) = &wanted.net_id {
+            world
+                .network(net_id)
+                .filter(|n| n.shared || n.external || ctx.caller.sees_project(&n.project_id))
+                .ok_or_else(|| {
+                    Fault::BadRequest(format!("Network {net_id} could not be found."))
+                })?;
+        }
+    }
+    let id = loop {
+        let id = ServerId::from(txn.ids().uuid());
+        if txn.world().server(&id).is_none() {
+            break id;
+        }
+    };
+    let mut tags = request.tags.clone();
+    tags.sort();
+    tags.dedup();
+    let mut server = Server {
+        id,
+        name: request.name.clone(),
+        project_id: project,
+        user_id: ctx.caller.user_id.clone(),
+        vm_state: VmState::Building,
+        task_state: Some(TaskState::Spawning),
+        locked: false,
+        launched: false,
+        details: ServerDetails {
+            flavor_id: request.flavor_id.clone(),
+            image_id: image_id.to_owned(),
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            launched_at: None,
+            metadata: request.metadata.clone(),
+            tags,
+            description: request.description.clone(),
+            locked_reason: None,
+            host: ctx.host.to_owned(),
+            reservation_id: format!("r-{}", &txn.ids().uuid()[..8]),
+        },
+    };
+    txn.put(Change::PutServer(server.clone()));
+    let mut action = start_action(ctx, txn, &server, CREATE_ACTION);
+    let mut outcome = Ok(());
+    for wanted in &requested {
+        let attach = AttachRequest {
+            net_id: wanted.net_id.clone(),
+            port_id: wanted.port_id.clone(),
+            fixed_ip: wanted.fixed_ip,
+            tag: wanted.tag.clone(),
+        };
+        if let Err(fault) = attach_on_host(txn, ctx, &server, &attach) {
+            outcome = Err((fault.clone(), fault.to_string()));
+            break;
+        }
+    }
+    if outcome.is_err() {
+        server.vm_state = VmState::Error;
+        server.task_state = None;
+    } else if !build_later {
+        server.vm_state = VmState::Active;
+        server.task_state = None;
+        server.launched = true;
+        server.details.launched_at = Some(ctx.now);
+    }
+    txn.put(Change::PutServer(server.clone()));
+    finish_event(ctx, &mut action, BUILD_EVENT, outcome);
+    txn.put(Change::PutAction(action));
+    Ok(server)
+}
+
+/// The end of a delayed build: a server still `building` turns `ACTIVE`.
+pub fn finish_build(txn: &mut Txn, server_id: &ServerId, now: Timestamp) -> bool {
+    let Some(server) = txn.world().server(server_id) else {
+        return false;
+    };
+    if server.vm_state != VmState::Building {
+        return false;
+    }
+    let mut server = server.clone();
+    server.vm_state = VmState::Active;
+    server.task_state = None;
+    server.launched = true;
+    server.details.launched_at = Some(now);
+    server.details.updated_at = now;
+    txn.put(Change::PutServer(server));
+    true
+}
+
+/// `DELETE /servers/{id}`: policy, the lock, then ports as a detach treats
+/// them (given ports kept and unbound, created ones deleted).
+pub fn delete_server(txn: &mut Txn, ctx: &OpContext, server_id: &ServerId) -> Result<(), Fault> {
+    let server = find_server(txn.world(), ctx.caller, server_id)?.clone();
+    authorize(ctx.caller, Operation::DeleteServer, &server)?;
+    if server.locked && !ctx.caller.is_admin() {
+        return Err(Fault::InstanceLocked(server.id.to_string()));
+    }
+    super::ops::delete_server(txn, server_id);
+    Ok(())
 }
 
 #[cfg(test)]

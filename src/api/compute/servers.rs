@@ -476,3 +476,123 @@ pub async fn show_server(
         })
         .await
 }
+
+/// Create a server.
+///
+/// `name`, `imageRef`, `flavorRef`, `networks` (`auto`, `none` — from
+/// 2.37, where `networks` is required — or a list of `{uuid[, fixed_ip]}`
+/// / `{port}`), `metadata`, `description` (2.19), `tags` (2.52). Answers
+/// 202 with the id, links and `adminPass`, and `Location`; the server is
+/// `ACTIVE` at once, or `BUILD` for `--server-build-delay-ms`. Its ports
+/// are made as os-interface attach makes them.
+#[utoipa::path(
+    post,
+    path = "/v2.1/{project_id}/servers",
+    tag = "servers",
+    params(ProjectPath),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted: `id`, `links`, `OS-DCF:diskConfig`, `security_groups`, `adminPass`.", body = Object),
+        (status = 400, description = "Schema violation; unknown flavor, image or network; no network to choose.", body = NovaFault),
+        (status = 403, description = "Policy `os_compute_api:servers:create` denies.", body = NovaFault),
+        (status = 404, description = "A requested port does not exist.", body = NovaFault),
+        (status = 409, description = "A requested port is in use.", body = NovaFault),
+        (status = 413, description = "Body larger than 114688 bytes (a WebOb error page, not a fault)."),
+    )
+)]
+pub async fn create_server(
+    State(app): State<AppState>,
+    ctx: ApiContext,
+    Ids(path): Ids<ProjectPath>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, Fault> {
+    let bytes =
+        match crate::api::extract::read_body(&axum::http::Method::POST, &headers, body).await {
+            Ok(bytes) => bytes,
+            Err(too_large) => return Ok(too_large),
+        };
+    let body = crate::api::extract::parse_json_body(&bytes)?;
+    ctx.check_url_project(path.project_id.as_deref())?;
+    let request = super::validation::create_request(&body, ctx.version)?;
+    let op = crate::domain::ops::OpContext {
+        caller: &ctx.caller,
+        request_id: ctx.request_id.as_str(),
+        now: model::now(),
+        host: &app.host,
+        attached_status: app.options.attached_status(),
+    };
+    let delay = app.options.server_build_delay;
+    let catalog = app.options.catalog.clone();
+    let server = app
+        .cloud
+        .write(|txn| servers::create_server(txn, &op, &catalog, &request, !delay.is_zero()))
+        .await??;
+    if !delay.is_zero() {
+        let app = app.clone();
+        let id = server.id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let done = app
+                .cloud
+                .write(|txn| servers::finish_build(txn, &id, model::now()))
+                .await;
+            if let Err(error) = done {
+                tracing::error!(%error, server_id = %id, "could not finish a build");
+            }
+        });
+    }
+    let links = LinkBase::new(&headers, path.project_id.as_deref());
+    let self_link = format!("{}/servers/{}", links.versioned, server.id);
+    let password: String = app.cloud.ids().uuid().replace('-', "")[..12].to_owned();
+    let body = json!({"server": {
+        "id": server.id.as_str(),
+        "links": links.links("servers", server.id.as_str()),
+        "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": "default"}],
+        "adminPass": password,
+    }});
+    let mut response = json_response(StatusCode::ACCEPTED, &body);
+    if let Ok(location) = axum::http::HeaderValue::from_str(&self_link) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Delete a server: 204. Its ports go as a detach treats them (ports
+/// given by `port` kept and unbound, created ones deleted).
+#[utoipa::path(
+    delete,
+    path = "/v2.1/{project_id}/servers/{server_id}",
+    tag = "servers",
+    params(ServerPath),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "Policy `os_compute_api:servers:delete` denies.", body = NovaFault),
+        (status = 404, description = "`Instance <id> could not be found.`", body = NovaFault),
+        (status = 409, description = "`Instance <id> is locked`.", body = NovaFault),
+    )
+)]
+pub async fn delete_server(
+    State(app): State<AppState>,
+    ctx: ApiContext,
+    Ids(path): Ids<ServerPath>,
+) -> Result<Response, Fault> {
+    ctx.check_url_project(path.project_id.as_deref())?;
+    let op = crate::domain::ops::OpContext {
+        caller: &ctx.caller,
+        request_id: ctx.request_id.as_str(),
+        now: model::now(),
+        host: &app.host,
+        attached_status: app.options.attached_status(),
+    };
+    app.cloud
+        .write(|txn| servers::delete_server(txn, &op, &path.server_id))
+        .await??;
+    Ok(crate::api::response::raw_json_response(
+        StatusCode::NO_CONTENT,
+        Vec::new(),
+    ))
+}
