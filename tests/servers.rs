@@ -738,3 +738,198 @@ async fn delete_refusals() {
             "Policy doesn't allow os_compute_api:servers:delete to be performed.",
         );
 }
+
+// --- state actions (messages from the Nova oracle)
+
+async fn act(app: &TestApp, server: &str, version: &str, body: Value) -> Reply {
+    post(
+        app,
+        &format!("{}/action", server_url(server)),
+        version,
+        body,
+    )
+    .await
+}
+
+async fn status_of(app: &TestApp, server: &str) -> Value {
+    get(app, &server_url(server), MEMBER, "2.73").await.json()["server"]["status"].clone()
+}
+
+#[tokio::test]
+async fn stop_start_pause_unpause_suspend_resume_move_the_state() {
+    let app = TestApp::new().await;
+    let conflict = |action: &str, state: &str| {
+        format!("Cannot '{action}' instance {SERVER} while it is in vm_state {state}")
+    };
+    act(&app, SERVER, "2.1", json!({"os-start": null}))
+        .await
+        .assert_fault(409, "conflictingRequest", &conflict("start", "active"));
+    for (body, status) in [
+        (json!({"os-stop": null}), "SHUTOFF"),
+        (json!({"os-start": null}), "ACTIVE"),
+        (json!({"pause": null}), "PAUSED"),
+        (json!({"unpause": null}), "ACTIVE"),
+        (json!({"suspend": null}), "SUSPENDED"),
+        (json!({"resume": null}), "ACTIVE"),
+    ] {
+        let r = act(&app, SERVER, "2.1", body.clone()).await;
+        assert_eq!(r.status, 202, "{body}: {}", r.text());
+        assert!(r.body.is_empty());
+        assert_eq!(status_of(&app, SERVER).await, status, "{body}");
+    }
+    act(&app, SERVER, "2.1", json!({"os-stop": null})).await;
+    act(&app, SERVER, "2.1", json!({"pause": null}))
+        .await
+        .assert_fault(409, "conflictingRequest", &conflict("pause", "stopped"));
+    act(&app, SERVER, "2.1", json!({"resume": null}))
+        .await
+        .assert_fault(409, "conflictingRequest", &conflict("resume", "stopped"));
+    let actions = get(
+        &app,
+        &format!("{}/os-instance-actions", server_url(SERVER)),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    let names: Vec<&str> = actions["instanceActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["stop", "resume", "suspend", "unpause", "pause", "start", "stop"]
+    );
+    let one = &actions["instanceActions"][0];
+    let request_id = one["request_id"].as_str().unwrap();
+    let detail = get(
+        &app,
+        &format!("{}/os-instance-actions/{request_id}", server_url(SERVER)),
+        ADMIN,
+        "2.1",
+    )
+    .await
+    .json();
+    assert_eq!(
+        detail["instanceAction"]["events"][0]["event"],
+        "compute_stop_instance"
+    );
+    assert_eq!(detail["instanceAction"]["events"][0]["result"], "Success");
+}
+
+#[tokio::test]
+async fn lock_and_unlock_with_a_reason_at_2_73() {
+    let app = TestApp::new().await;
+    let r = act(
+        &app,
+        SERVER,
+        "2.73",
+        json!({"lock": {"locked_reason": "maintenance"}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let shown = get(&app, &server_url(SERVER), MEMBER, "2.73").await.json();
+    assert_eq!(shown["server"]["locked"], true);
+    assert_eq!(shown["server"]["locked_reason"], "maintenance");
+    // A locked server refuses the member's state actions (and its delete)...
+    act(&app, SERVER, "2.1", json!({"os-stop": null}))
+        .await
+        .assert_fault(
+            409,
+            "conflictingRequest",
+            &format!("Instance {SERVER} is locked"),
+        );
+    // ...and os-interface attach.
+    let attach = app
+        .send(
+            "POST",
+            &format!("{}/os-interface", server_url(SERVER)),
+            &[MEMBER[0], MEMBER[1], ("content-type", "application/json")],
+            Some(&json!({"interfaceAttachment": {"port_id": PORT_FREE}}).to_string()),
+        )
+        .await;
+    attach.assert_fault(
+        409,
+        "conflictingRequest",
+        &format!("Instance {SERVER} is locked"),
+    );
+    // Locking again is fine, as in Nova.
+    assert_eq!(
+        act(&app, SERVER, "2.1", json!({"lock": null})).await.status,
+        202
+    );
+    assert_eq!(
+        act(&app, SERVER, "2.1", json!({"unlock": null}))
+            .await
+            .status,
+        202
+    );
+    let shown = get(&app, &server_url(SERVER), MEMBER, "2.73").await.json();
+    assert_eq!(shown["server"]["locked"], false);
+    assert_eq!(shown["server"]["locked_reason"], Value::Null);
+    assert_eq!(
+        act(&app, SERVER, "2.1", json!({"os-stop": null}))
+            .await
+            .status,
+        202
+    );
+}
+
+#[tokio::test]
+async fn action_refusals() {
+    let app = TestApp::new().await;
+    act(&app, SERVER, "2.1", json!({"foo": null}))
+        .await
+        .assert_fault(400, "badRequest", "There is no such action: foo");
+    act(&app, SERVER_BUILDING, "2.1", json!({"os-stop": null}))
+        .await
+        .assert_fault(
+            409,
+            "conflictingRequest",
+            &format!("Cannot 'stop' instance {SERVER_BUILDING} while it is in vm_state building"),
+        );
+    act(&app, SERVER_TASK, "2.1", json!({"pause": null}))
+        .await
+        .assert_fault(
+            409,
+            "conflictingRequest",
+            &format!("Cannot 'pause' instance {SERVER_TASK} while it is in task_state rebooting"),
+        );
+    act(&app, SERVER_OTHER, "2.1", json!({"pause": null}))
+        .await
+        .assert_fault(
+            404,
+            "itemNotFound",
+            &format!("Instance {SERVER_OTHER} could not be found."),
+        );
+    let reader = [
+        ("X-Auth-Token", "demo:6f70656e737461636b20342065766572"),
+        ("X-Roles", "reader"),
+        ("content-type", "application/json"),
+    ];
+    app.send(
+        "POST",
+        &format!("{}/action", server_url(SERVER)),
+        &reader,
+        Some(r#"{"os-stop": null}"#),
+    )
+    .await
+    .assert_fault(
+        403,
+        "forbidden",
+        "Policy doesn't allow os_compute_api:servers:stop to be performed.",
+    );
+    // The admin may act on a locked server.
+    let admin = [ADMIN[0], ADMIN[1], ("content-type", "application/json")];
+    let r = app
+        .send(
+            "POST",
+            &format!("{}/action", server_url(SERVER_LOCKED)),
+            &admin,
+            Some(r#"{"os-stop": null}"#),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+}

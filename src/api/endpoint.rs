@@ -18,7 +18,7 @@ use axum::response::Response;
 use axum::routing::{any, on, MethodFilter, MethodRouter};
 use axum::Router;
 
-use super::compute::{flavors, instance_actions, interfaces, servers, versions};
+use super::compute::{flavors, instance_actions, interfaces, server_actions, servers, versions};
 use super::control::faults::inject_faults;
 use super::middleware::{compute_api, image_api};
 use super::{control, identity, image, ops};
@@ -120,6 +120,7 @@ endpoints! {
     ShowServer: GET ["/v2.1/{project_id}/servers/{server_id}"] Compute "servers" => servers::show_server;
     CreateComputeServer: POST ["/v2.1/{project_id}/servers"] Compute "servers" => servers::create_server;
     DeleteComputeServer: DELETE ["/v2.1/{project_id}/servers/{server_id}"] Compute "servers" => servers::delete_server;
+    ServerAction: POST ["/v2.1/{project_id}/servers/{server_id}/action"] Compute "server_action" => server_actions::server_action;
     // --- compute: flavors
     ListFlavors: GET ["/v2.1/{project_id}/flavors"] Compute "flavors" => flavors::list_flavors;
     ListFlavorsDetail: GET ["/v2.1/{project_id}/flavors/detail"] Compute "flavors" => flavors::list_flavors_detail;

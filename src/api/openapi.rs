@@ -52,6 +52,7 @@ use crate::error::fault_name;
         crate::api::compute::servers::show_server,
         crate::api::compute::servers::create_server,
         crate::api::compute::servers::delete_server,
+        crate::api::compute::server_actions::server_action,
         crate::api::compute::flavors::list_flavors,
         crate::api::compute::flavors::list_flavors_detail,
         crate::api::compute::flavors::show_flavor,

@@ -76,6 +76,14 @@ pub enum Operation {
     ShowServer,
     CreateServer,
     DeleteServer,
+    LockServer,
+    UnlockServer,
+    StopServer,
+    StartServer,
+    PauseServer,
+    UnpauseServer,
+    SuspendServer,
+    ResumeServer,
 }
 
 impl Operation {
@@ -102,6 +110,14 @@ impl Operation {
             Operation::ShowServer => "os_compute_api:servers:show",
             Operation::CreateServer => "os_compute_api:servers:create",
             Operation::DeleteServer => "os_compute_api:servers:delete",
+            Operation::LockServer => "os_compute_api:os-lock-server:lock",
+            Operation::UnlockServer => "os_compute_api:os-lock-server:unlock",
+            Operation::StopServer => "os_compute_api:servers:stop",
+            Operation::StartServer => "os_compute_api:servers:start",
+            Operation::PauseServer => "os_compute_api:os-pause-server:pause",
+            Operation::UnpauseServer => "os_compute_api:os-pause-server:unpause",
+            Operation::SuspendServer => "os_compute_api:os-suspend-server:suspend",
+            Operation::ResumeServer => "os_compute_api:os-suspend-server:resume",
         }
     }
 }

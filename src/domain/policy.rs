@@ -301,6 +301,38 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
         "os_compute_api:servers:delete",
         "rule:project_member_or_admin",
     ),
+    (
+        "os_compute_api:os-lock-server:lock",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-lock-server:unlock",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:servers:stop",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:servers:start",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-pause-server:pause",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-pause-server:unpause",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-suspend-server:suspend",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-suspend-server:resume",
+        "rule:project_member_or_admin",
+    ),
 ];
 
 /// A loaded policy: every rule parsed, every `rule:` reference resolved.

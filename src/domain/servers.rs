@@ -373,6 +373,114 @@ pub fn delete_server(txn: &mut Txn, ctx: &OpContext, server_id: &ServerId) -> Re
     Ok(())
 }
 
+/// The state actions of `POST /servers/{id}/action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAction {
+    /// With the 2.73 `locked_reason`.
+    Lock(Option<String>),
+    Unlock,
+    Stop,
+    Start,
+    Pause,
+    Unpause,
+    Suspend,
+    Resume,
+}
+
+impl ServerAction {
+    fn operation(&self) -> Operation {
+        match self {
+            ServerAction::Lock(_) => Operation::LockServer,
+            ServerAction::Unlock => Operation::UnlockServer,
+            ServerAction::Stop => Operation::StopServer,
+            ServerAction::Start => Operation::StartServer,
+            ServerAction::Pause => Operation::PauseServer,
+            ServerAction::Unpause => Operation::UnpauseServer,
+            ServerAction::Suspend => Operation::SuspendServer,
+            ServerAction::Resume => Operation::ResumeServer,
+        }
+    }
+
+    /// Nova's instance action name (and the name in its 409 messages).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerAction::Lock(_) => "lock",
+            ServerAction::Unlock => "unlock",
+            ServerAction::Stop => "stop",
+            ServerAction::Start => "start",
+            ServerAction::Pause => "pause",
+            ServerAction::Unpause => "unpause",
+            ServerAction::Suspend => "suspend",
+            ServerAction::Resume => "resume",
+        }
+    }
+
+    /// `check_instance_state(vm_state=...)` of the compute API method, and
+    /// the state it leaves; `None` for lock and unlock (no state check).
+    fn transition(&self) -> Option<(&'static [VmState], VmState, &'static str)> {
+        use VmState::*;
+        Some(match self {
+            ServerAction::Lock(_) | ServerAction::Unlock => return None,
+            ServerAction::Stop => (&[Active, Error], Stopped, "compute_stop_instance"),
+            ServerAction::Start => (&[Stopped], Active, "compute_start_instance"),
+            ServerAction::Pause => (&[Active], Paused, "compute_pause_instance"),
+            ServerAction::Unpause => (&[Paused], Active, "compute_unpause_instance"),
+            ServerAction::Suspend => (&[Active], Suspended, "compute_suspend_instance"),
+            ServerAction::Resume => (&[Suspended], Active, "compute_resume_instance"),
+        })
+    }
+}
+
+/// `POST /servers/{id}/action`: the server, policy, the lock (not for
+/// lock/unlock), the state, then the change, recorded as an instance action.
+pub fn server_action(
+    txn: &mut Txn,
+    ctx: &OpContext,
+    server_id: &ServerId,
+    action: &ServerAction,
+) -> Result<(), Fault> {
+    let mut server = find_server(txn.world(), ctx.caller, server_id)?.clone();
+    authorize(ctx.caller, action.operation(), &server)?;
+    let transition = action.transition();
+    if transition.is_some() && server.locked && !ctx.caller.is_admin() {
+        return Err(Fault::InstanceLocked(server.id.to_string()));
+    }
+    if let Some((allowed, _, _)) = transition {
+        let invalid = |attr, state: &str| Fault::InstanceInvalidState {
+            action: action.name(),
+            server_id: server_id.to_string(),
+            attr,
+            state: state.to_owned(),
+        };
+        if !allowed.contains(&server.vm_state) {
+            return Err(invalid("vm_state", server.vm_state.as_str()));
+        }
+        if let Some(task) = server.task_state {
+            return Err(invalid("task_state", task.as_str()));
+        }
+    }
+    let mut record = start_action(ctx, txn, &server, action.name());
+    match action {
+        ServerAction::Lock(reason) => {
+            server.locked = true;
+            server.details.locked_reason = reason.clone();
+        }
+        ServerAction::Unlock => {
+            server.locked = false;
+            server.details.locked_reason = None;
+        }
+        _ => {}
+    }
+    if let Some((_, to, event)) = transition {
+        server.vm_state = to;
+        finish_event(ctx, &mut record, event, Ok(()));
+    }
+    server.details.updated_at = ctx.now;
+    txn.put(Change::PutServer(server));
+    txn.put(Change::PutAction(record));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

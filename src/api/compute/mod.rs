@@ -11,6 +11,7 @@ use crate::error::Fault;
 pub mod flavors;
 pub mod instance_actions;
 pub mod interfaces;
+pub mod server_actions;
 pub mod servers;
 pub mod validation;
 pub mod versions;
