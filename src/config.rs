@@ -349,6 +349,22 @@ mod tests {
     }
 
     #[test]
+    fn flavors_and_images_can_be_replaced() {
+        let file: FileConfig = toml::from_str(
+            "server_build_delay_ms = 500\n\
+             [[flavors]]\nid = \"42\"\nname = \"tiny\"\nram = 64\ndisk = 1\nvcpus = 1\n\
+             [[images]]\nid = \"i1\"\nname = \"alpine\"\n",
+        )
+        .unwrap();
+        let flavors = file.flavors.unwrap();
+        assert_eq!(flavors[0].name, "tiny");
+        assert!(flavors[0].is_public);
+        assert_eq!(file.images.unwrap()[0].disk_format, "qcow2");
+        assert_eq!(file.server_build_delay_ms, Some(500));
+        assert_eq!(Config::default().flavors.len(), 5);
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
     }

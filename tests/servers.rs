@@ -933,3 +933,32 @@ async fn action_refusals() {
         .await;
     assert_eq!(r.status, 202, "{}", r.text());
 }
+
+#[tokio::test]
+async fn with_a_build_delay_the_server_is_build_then_active() {
+    let options = porthole::app::AppOptions {
+        server_build_delay: std::time::Duration::from_millis(150),
+        ..Default::default()
+    };
+    let app = TestApp::with_options(
+        porthole::config::AuthMode::Noauth,
+        options,
+        porthole::domain::ids::IdSource::random(),
+    )
+    .await;
+    let r = post(
+        &app,
+        &servers_url(),
+        "2.37",
+        json!({"server": {"name": "slow", "imageRef": IMAGE, "flavorRef": "1", "networks": "none"}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["server"]["id"].as_str().unwrap().to_owned();
+    let building = get(&app, &server_url(&id), MEMBER, "2.1").await.json();
+    assert_eq!(building["server"]["status"], "BUILD");
+    assert_eq!(building["server"]["OS-EXT-STS:task_state"], "spawning");
+    assert_eq!(building["server"]["OS-SRV-USG:launched_at"], Value::Null);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(status_of(&app, &id).await, "ACTIVE");
+}
