@@ -51,6 +51,9 @@ pub enum Fault {
     MarkerNotFound(String),
     #[error("Flavor {0} could not be found.")]
     FlavorNotFound(String),
+    /// A server action on an unknown server: Nova looks the cell up first.
+    #[error("Instance {0} has no mapping to a cell.")]
+    InstanceNoCellMapping(String),
     /// Nova's `HTTPBadRequest(explanation=...)` in a controller.
     #[error("{0}")]
     BadRequest(String),
@@ -136,7 +139,8 @@ impl Fault {
             | InterfaceNotAttached { .. }
             | InstanceActionNotFound { .. }
             | ResourceNotFound
-            | FlavorNotFound(_) => 404,
+            | FlavorNotFound(_)
+            | InstanceNoCellMapping(_) => 404,
             PortNotFound(_) | NetworkNotFound(_) => 404,
             VersionNotSupported(_) => 406,
             InstanceLocked(_) | InstanceInvalidState { .. } | PortInUse(_) | FixedIpInUse(_) => 409,

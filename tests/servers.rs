@@ -354,6 +354,23 @@ async fn detail_items_are_the_show_bodies() {
     .json();
     let show = get(&app, &server_url(SERVER), ADMIN, "2.47").await.json();
     assert_eq!(detail["servers"][0], show["server"]);
+    // From 2.71 show has `server_groups`, lists do not; in lists
+    // `security_groups` comes last (as the oracle answers).
+    let detail = get(
+        &app,
+        &format!("/v2.1/{PROJECT}/servers/detail?name=^vm-with-port$"),
+        ADMIN,
+        "2.73",
+    )
+    .await
+    .json();
+    let keys: Vec<&String> = detail["servers"][0].as_object().unwrap().keys().collect();
+    assert!(!keys.iter().any(|k| *k == "server_groups"));
+    assert_eq!(keys.last().unwrap().as_str(), "security_groups");
+    let show = get(&app, &server_url(SERVER_WITH_PORT), ADMIN, "2.73")
+        .await
+        .json();
+    assert_eq!(show["server"]["server_groups"], json!([]));
 }
 
 #[tokio::test]

@@ -439,8 +439,15 @@ pub fn server_action(
     server_id: &ServerId,
     action: &ServerAction,
 ) -> Result<(), Fault> {
+    if super::ids::is_uuid_like(server_id.as_str()) && txn.world().server(server_id).is_none() {
+        return Err(Fault::InstanceNoCellMapping(server_id.to_string()));
+    }
     let mut server = find_server(txn.world(), ctx.caller, server_id)?.clone();
     authorize(ctx.caller, action.operation(), &server)?;
+    // Locking a locked server changes nothing and records nothing.
+    if matches!(action, ServerAction::Lock(_)) && server.locked {
+        return Ok(());
+    }
     let transition = action.transition();
     if transition.is_some() && server.locked && !ctx.caller.is_admin() {
         return Err(Fault::InstanceLocked(server.id.to_string()));

@@ -256,6 +256,25 @@ pub fn server_view(
     Value::Object(s)
 }
 
+/// In lists Nova adds `security_groups` to all servers at once, last, and
+/// shows no `server_groups` (2.71: show only).
+fn detail_view(
+    world: &World,
+    catalog: &Catalog,
+    server: &Server,
+    ctx: &ApiContext,
+    links: &LinkBase,
+) -> Value {
+    let mut view = server_view(world, catalog, server, ctx, links);
+    if let Some(object) = view.as_object_mut() {
+        object.shift_remove("server_groups");
+        if let Some(groups) = object.shift_remove("security_groups") {
+            object.insert("security_groups".into(), groups);
+        }
+    }
+    view
+}
+
 fn invalid_query(name: &str, value: &str, why: &str) -> Fault {
     Fault::Validation(format!(
         "Invalid input for query parameters {name}. Value: {value}. {why}"
@@ -367,7 +386,7 @@ async fn list(
                 .iter()
                 .map(|s| {
                     if detail {
-                        server_view(world, &catalog, s, &ctx, &links)
+                        detail_view(world, &catalog, s, &ctx, &links)
                     } else {
                         json!({"id": s.id.as_str(), "name": s.name, "links": links.links("servers", s.id.as_str())})
                     }
