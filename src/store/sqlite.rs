@@ -626,4 +626,48 @@ mod tests {
             "{error}"
         );
     }
+
+    /// Migration 005: the servers API's fields survive a reload; a row
+    /// written before it (`details` = '{}') loads with the defaults.
+    #[tokio::test]
+    async fn server_details_round_trip_and_old_rows_get_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = SqliteStore::open(&path).unwrap();
+        let mut detailed = Server {
+            id: "s1".into(),
+            name: "vm".into(),
+            project_id: "p".into(),
+            user_id: "u".into(),
+            vm_state: VmState::Active,
+            task_state: None,
+            locked: true,
+            launched: true,
+            details: Default::default(),
+        };
+        detailed.details.flavor_id = "3".into();
+        detailed.details.image_id = "img".into();
+        detailed.details.metadata.insert("k".into(), "v".into());
+        detailed.details.tags = vec!["a".into()];
+        detailed.details.description = Some("d".into());
+        detailed.details.locked_reason = Some("why".into());
+        detailed.details.launched_at = Some(42);
+        store
+            .submit(vec![
+                Change::PutServer(detailed.clone()),
+                server("s2", VmState::Stopped, None),
+            ])
+            .await
+            .unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE servers SET details = '{}' WHERE id = 's2'", [])
+            .unwrap();
+        let loaded = store.load().await.unwrap();
+        assert_eq!(loaded.server("s1"), Some(&detailed));
+        assert_eq!(
+            loaded.server("s2").unwrap().details,
+            ServerDetails::default()
+        );
+    }
 }
