@@ -57,6 +57,9 @@ pub enum Fault {
     /// Nova's `HTTPBadRequest(explanation=...)` in a controller.
     #[error("{0}")]
     BadRequest(String),
+    /// Nova's `HTTPConflict(explanation=...)` in a controller.
+    #[error("{0}")]
+    Conflict(String),
 
     // --- network
     #[error("Port id {0} could not be found.")]
@@ -143,7 +146,11 @@ impl Fault {
             | InstanceNoCellMapping(_) => 404,
             PortNotFound(_) | NetworkNotFound(_) => 404,
             VersionNotSupported(_) => 406,
-            InstanceLocked(_) | InstanceInvalidState { .. } | PortInUse(_) | FixedIpInUse(_) => 409,
+            InstanceLocked(_)
+            | InstanceInvalidState { .. }
+            | PortInUse(_)
+            | FixedIpInUse(_)
+            | Conflict(_) => 409,
             UnsupportedMediaType => 415,
             ControlBadRequest(_) => 400,
             ControlNotFound(_) => 404,

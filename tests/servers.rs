@@ -979,3 +979,42 @@ async fn with_a_build_delay_the_server_is_build_then_active() {
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert_eq!(status_of(&app, &id).await, "ACTIVE");
 }
+
+#[tokio::test]
+async fn auto_needs_one_network_and_a_port_that_cannot_be_made_leaves_error() {
+    let app = TestApp::new().await;
+    // The test project has several networks: auto cannot choose.
+    post(
+        &app,
+        &servers_url(),
+        "2.37",
+        json!({"server": {"name": "a", "imageRef": IMAGE, "flavorRef": "1", "networks": "auto"}}),
+    )
+    .await
+    .assert_fault(
+        409,
+        "conflictingRequest",
+        "Multiple possible networks found, use a Network ID to be more specific.",
+    );
+    // A full network: the build fails, the server is ERROR, the action says so.
+    let r = post(
+        &app,
+        &servers_url(),
+        "2.37",
+        json!({"server": {"name": "full", "imageRef": IMAGE, "flavorRef": "1", "networks": [{"uuid": NET_FULL}]}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["server"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(status_of(&app, &id).await, "ERROR");
+    let actions = get(
+        &app,
+        &format!("{}/os-instance-actions", server_url(&id)),
+        MEMBER,
+        "2.1",
+    )
+    .await
+    .json();
+    assert_eq!(actions["instanceActions"][0]["action"], "create");
+    assert_eq!(actions["instanceActions"][0]["message"], "Error");
+}

@@ -251,7 +251,7 @@ pub fn create_server(
                             "Unable to automatically allocate a network for project {project}"
                         )))
                     }
-                    (Some(_), Some(_)) => return Err(Fault::BadRequest(
+                    (Some(_), Some(_)) => return Err(Fault::Conflict(
                         "Multiple possible networks found, use a Network ID to be more specific."
                             .to_owned(),
                     )),
