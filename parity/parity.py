@@ -1154,7 +1154,8 @@ def body_for_report(data):
 
 
 def select_section(argv):
-    """`--section nova` (the default) or `--section identity` (parity/identity.py)."""
+    """`--section nova` (the default), `--section servers` (parity/servers.py)
+    or `--section identity` (parity/identity.py)."""
     section = 'nova'
     rest = []
     it = iter(argv)
@@ -1178,8 +1179,17 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import neutron
         return neutron.main(argv)
-    if section != 'nova':
-        print('parity: unknown --section %r (nova, identity or neutron)' % section, file=sys.stderr)
+    build, expected = build_cases, EXPECTED_DIFFERENCES
+    if section == 'servers':
+        global NOVA_TS_RE
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import servers
+        NOVA_TS_RE = servers.TIME_RE
+        build = lambda W: servers.build_cases(W, OTHER_PROJECT, JSON_NULL)
+        expected = servers.EXPECTED_DIFFERENCES
+    elif section != 'nova':
+        print('parity: unknown --section %r (nova, servers, identity or neutron)' % section,
+              file=sys.stderr)
         return 2
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('oracle_info', help="the oracle's info file (nova_oracle.py --info-file)")
@@ -1217,6 +1227,8 @@ def main():
         except OSError as e:
             raise CannotRun('oracle at %s unreachable: %s' % (W['base_url'], e))
         seed, notes = derive_seed(W, oracle, admin)
+        if section == 'servers':
+            seed = servers.patch_seed(seed, W, oracle, admin, get_json)
         seed_path = os.path.join(logdir, 'seed.toml')
         with open(seed_path, 'w') as f:
             f.write(seed)
@@ -1237,7 +1249,7 @@ def main():
           % (oracle.base, W.get('nova_version'), porthole.base, args.porthole_bin, logdir))
     norm = Norm(_known_ids(W), [oracle.base, porthole.base])
     names = sorted(_names(W), key=lambda x: -len(x[0]))
-    cases = build_cases(W)
+    cases = build(W)
     if args.only:
         cases = [c for c in cases if args.only in c['id']]
     report = []
@@ -1246,7 +1258,7 @@ def main():
         po, ro = run_case(case, oracle, W, admin)
         pp, rp = run_case(case, porthole, W, admin)
         reasons = compare(case, ro, rp, oracle, porthole, norm)
-        exp = EXPECTED_DIFFERENCES.get(case['id'])
+        exp = expected.get(case['id'])
         verdict = 'SAME' if not reasons else ('EXPECTED' if exp else 'DIFF')
         counts[verdict] += 1
         shown = display_path(po, names)
@@ -1278,7 +1290,7 @@ def main():
                    'oracle': {k: v for k, v in W.items() if not k.startswith('_')},
                    'porthole': {'base_url': porthole.base, 'binary': args.porthole_bin},
                    'seed': seed, 'expected_differences': {
-                       k: {'code': c, 'reason': r} for k, (c, r) in EXPECTED_DIFFERENCES.items()},
+                       k: {'code': c, 'reason': r} for k, (c, r) in expected.items()},
                    'cases': report}, f, indent=1)
     print('parity: report written to %s' % args.report)
     return 0

@@ -27,6 +27,11 @@ pub struct AppOptions {
     pub port_initial_status: PortStatus,
     /// What `POST /_porthole/reset` returns to: the start-up seed.
     pub seed: Arc<Vec<crate::domain::Change>>,
+    /// Flavors and images (`[[flavors]]`, `[[images]]`).
+    pub catalog: Arc<crate::domain::catalog::Catalog>,
+    /// How long a created server stays `BUILD` before it turns `ACTIVE`
+    /// (zero: `ACTIVE` in the create response already).
+    pub server_build_delay: std::time::Duration,
 }
 
 impl Default for AppOptions {
@@ -36,6 +41,8 @@ impl Default for AppOptions {
             port_activation_delay: std::time::Duration::ZERO,
             port_initial_status: PortStatus::Down,
             seed: Arc::default(),
+            catalog: Arc::default(),
+            server_build_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -244,6 +251,7 @@ mod tests {
             task_state: None,
             locked: false,
             launched: true,
+            details: Default::default(),
         };
         cloud
             .write(|txn| txn.put(Change::PutServer(server.clone())))

@@ -85,6 +85,9 @@ pub struct ServeArgs {
     /// Seed for generated ids, MACs and request ids: reproducible run to run.
     #[arg(long, env = "PORTHOLE_DETERMINISTIC", value_name = "SEED")]
     pub deterministic: Option<u64>,
+    /// Milliseconds a created server stays BUILD before it turns ACTIVE [default: 0].
+    #[arg(long, env = "PORTHOLE_SERVER_BUILD_DELAY_MS")]
+    pub server_build_delay_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -130,6 +133,13 @@ impl ServeArgs {
                 .or(file.port_initial_status)
                 .unwrap_or(defaults.port_initial_status),
             deterministic: self.deterministic.or(file.deterministic),
+            server_build_delay: self
+                .server_build_delay_ms
+                .or(file.server_build_delay_ms)
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(defaults.server_build_delay),
+            flavors: file.flavors.unwrap_or(defaults.flavors),
+            images: file.images.unwrap_or(defaults.images),
             identity: file.identity.unwrap_or(defaults.identity),
             keystone: file.keystone,
         })

@@ -191,6 +191,11 @@ pub struct FileConfig {
     pub port_activation_delay_ms: Option<u64>,
     pub port_initial_status: Option<PortInitialStatus>,
     pub deterministic: Option<u64>,
+    pub server_build_delay_ms: Option<u64>,
+    /// Replaces Nova's classic flavors.
+    pub flavors: Option<Vec<crate::domain::catalog::Flavor>>,
+    /// Replaces the cirros image.
+    pub images: Option<Vec<crate::domain::catalog::Image>>,
     pub identity: Option<IdentityConfig>,
     pub keystone: Option<KeystoneConfig>,
 }
@@ -223,6 +228,10 @@ pub struct Config {
     pub port_initial_status: PortInitialStatus,
     /// Seed of the id generator: reproducible ids, MACs and request ids.
     pub deterministic: Option<u64>,
+    /// How long a created server stays BUILD (zero: ACTIVE at once).
+    pub server_build_delay: std::time::Duration,
+    pub flavors: Vec<crate::domain::catalog::Flavor>,
+    pub images: Vec<crate::domain::catalog::Image>,
     pub identity: IdentityConfig,
     pub keystone: Option<KeystoneConfig>,
 }
@@ -243,6 +252,9 @@ impl Default for Config {
             port_activation_delay: std::time::Duration::ZERO,
             port_initial_status: PortInitialStatus::Down,
             deterministic: None,
+            server_build_delay: std::time::Duration::ZERO,
+            flavors: crate::domain::catalog::default_flavors(),
+            images: crate::domain::catalog::default_images(),
             identity: default_identity(),
             keystone: None,
         }
@@ -334,6 +346,22 @@ mod tests {
         let token: StaticTokenConfig =
             toml::from_str("token = \"t0ken\"\nuser = \"demo\"\nproject = \"demo\"").unwrap();
         assert!(!format!("{token:?}").contains("t0ken"));
+    }
+
+    #[test]
+    fn flavors_and_images_can_be_replaced() {
+        let file: FileConfig = toml::from_str(
+            "server_build_delay_ms = 500\n\
+             [[flavors]]\nid = \"42\"\nname = \"tiny\"\nram = 64\ndisk = 1\nvcpus = 1\n\
+             [[images]]\nid = \"i1\"\nname = \"alpine\"\n",
+        )
+        .unwrap();
+        let flavors = file.flavors.unwrap();
+        assert_eq!(flavors[0].name, "tiny");
+        assert!(flavors[0].is_public);
+        assert_eq!(file.images.unwrap()[0].disk_format, "qcow2");
+        assert_eq!(file.server_build_delay_ms, Some(500));
+        assert_eq!(Config::default().flavors.len(), 5);
     }
 
     #[test]

@@ -47,6 +47,19 @@ pub enum Fault {
     ResourceNotFound,
     #[error("Action {request_id} not found")]
     InstanceActionNotFound { request_id: String },
+    #[error("marker [{0}] not found")]
+    MarkerNotFound(String),
+    #[error("Flavor {0} could not be found.")]
+    FlavorNotFound(String),
+    /// A server action on an unknown server: Nova looks the cell up first.
+    #[error("Instance {0} has no mapping to a cell.")]
+    InstanceNoCellMapping(String),
+    /// Nova's `HTTPBadRequest(explanation=...)` in a controller.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nova's `HTTPConflict(explanation=...)` in a controller.
+    #[error("{0}")]
+    Conflict(String),
 
     // --- network
     #[error("Port id {0} could not be found.")]
@@ -113,7 +126,9 @@ impl Fault {
             | MalformedBody
             | QueryNotUtf8
             | ProjectMismatch { .. }
-            | Validation(_) => 400,
+            | Validation(_)
+            | MarkerNotFound(_)
+            | BadRequest(_) => 400,
             NetworkAndPortGiven
             | IpWithoutNetwork
             | PortNotUsable { .. }
@@ -126,10 +141,16 @@ impl Fault {
             InstanceNotFound(_)
             | InterfaceNotAttached { .. }
             | InstanceActionNotFound { .. }
-            | ResourceNotFound => 404,
+            | ResourceNotFound
+            | FlavorNotFound(_)
+            | InstanceNoCellMapping(_) => 404,
             PortNotFound(_) | NetworkNotFound(_) => 404,
             VersionNotSupported(_) => 406,
-            InstanceLocked(_) | InstanceInvalidState { .. } | PortInUse(_) | FixedIpInUse(_) => 409,
+            InstanceLocked(_)
+            | InstanceInvalidState { .. }
+            | PortInUse(_)
+            | FixedIpInUse(_)
+            | Conflict(_) => 409,
             UnsupportedMediaType => 415,
             ControlBadRequest(_) => 400,
             ControlNotFound(_) => 404,

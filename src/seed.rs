@@ -115,6 +115,20 @@ pub struct SeedServer {
     pub locked: bool,
     #[serde(default = "yes")]
     pub launched: bool,
+    /// The flavor's id (default `1`, m1.tiny).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<String>,
+    /// The image's id (default: the first configured image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_reason: Option<String>,
 }
 
 /// Tells a key given as `null` (`Some(None)`) from an absent one (`None`).
@@ -214,6 +228,12 @@ impl From<&Server> for SeedServer {
             task_state: s.task_state.map(|t| t.to_string()).unwrap_or_default(),
             locked: s.locked,
             launched: s.launched,
+            flavor: Some(s.details.flavor_id.clone()),
+            image: Some(s.details.image_id.clone()),
+            metadata: s.details.metadata.clone(),
+            tags: s.details.tags.clone(),
+            description: s.details.description.clone(),
+            locked_reason: s.details.locked_reason.clone(),
         }
     }
 }
@@ -423,6 +443,25 @@ impl<'a> Builder<'a> {
             Err(problem) => return fail("servers", i, Some(id.as_str()), problem),
         };
         self.servers.insert(id.clone());
+        // One microsecond apart: Nova's default order (newest first) is the seed's, reversed.
+        let now = crate::domain::model::now() + i as i64;
+        let mut tags = s.tags;
+        tags.sort();
+        tags.dedup();
+        let details = crate::domain::ServerDetails {
+            flavor_id: s.flavor.unwrap_or_else(|| "1".to_owned()),
+            image_id: s
+                .image
+                .unwrap_or_else(|| crate::domain::catalog::DEFAULT_IMAGE_ID.to_owned()),
+            created_at: now,
+            updated_at: now,
+            launched_at: s.launched.then_some(now),
+            metadata: s.metadata,
+            tags,
+            description: s.description,
+            locked_reason: s.locked_reason,
+            ..Default::default()
+        };
         self.changes.push(Change::PutServer(Server {
             id,
             name: s.name,
@@ -432,6 +471,7 @@ impl<'a> Builder<'a> {
             task_state,
             locked: s.locked,
             launched: s.launched,
+            details,
         }));
         Ok(())
     }

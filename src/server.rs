@@ -93,6 +93,11 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         port_activation_delay: config.port_activation_delay,
         port_initial_status: config.port_initial_status.status(),
         seed: Arc::new(seed),
+        catalog: Arc::new(crate::domain::catalog::Catalog {
+            flavors: config.flavors.clone(),
+            images: config.images.clone(),
+        }),
+        server_build_delay: config.server_build_delay,
     };
     Ok(AppState::with(cloud, auth, policy).with_options(options))
 }

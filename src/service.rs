@@ -200,6 +200,7 @@ mod tests {
             task_state: None,
             locked: false,
             launched: true,
+            details: Default::default(),
         }
     }
 

@@ -132,7 +132,8 @@ async fn state_round_trips_through_seed() {
     assert_eq!(
         server,
         json!({"id": SERVER_TASK, "name": "", "project_id": PROJECT, "user_id": "admin",
-               "vm_state": "active", "task_state": "rebooting", "locked": false, "launched": true})
+               "vm_state": "active", "task_state": "rebooting", "locked": false, "launched": true,
+               "flavor": "1", "image": "c1a2b3c4-0603-4e8a-9d1f-0123456789ab"})
     );
 
     // Into an empty porthole, added to nothing.
@@ -238,7 +239,8 @@ async fn servers_are_created_changed_and_deleted() {
     assert_eq!(
         reply.json(),
         json!({"id": id, "name": "new", "project_id": PROJECT, "user_id": "admin",
-               "vm_state": "active", "task_state": "", "locked": false, "launched": true})
+               "vm_state": "active", "task_state": "", "locked": false, "launched": true,
+               "flavor": "1", "image": "c1a2b3c4-0603-4e8a-9d1f-0123456789ab"})
     );
     let again = app
         .send(

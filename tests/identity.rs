@@ -248,6 +248,14 @@ async fn password_token_has_keystone_shape_and_catalog() {
         assert_eq!(e["region"], "RegionOne");
         assert_eq!(e["region_id"], "RegionOne");
     }
+    let image = token["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "image")
+        .expect("an image service");
+    assert_eq!(image["name"], "glance");
+    assert_eq!(image["endpoints"][0]["url"], "http://porthole.test/image");
 }
 
 #[tokio::test]

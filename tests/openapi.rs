@@ -124,6 +124,8 @@ fn concrete(template: &str) -> String {
         .replace("{port_id}", PORT_ATTACHED)
         .replace("{request_id}", "req-00000000-0000-0000-0000-000000000000")
         .replace("{version_id}", "v2.1")
+        .replace("{flavor_id}", "1")
+        .replace("{image_id}", "c1a2b3c4-0603-4e8a-9d1f-0123456789ab")
 }
 
 /// The router's own 404 (a WebOb page, never JSON), as opposed to a handler's.

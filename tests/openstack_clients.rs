@@ -2,7 +2,9 @@
 //! python-openstackclient issues a token and reads the catalog; openstacksdk
 //! authenticates with a password and lists, attaches, shows and detaches
 //! through the catalog's compute endpoint; both create, list, show, rename
-//! and delete networks, subnets and ports through its network endpoint.
+//! and delete networks, subnets and ports through its network endpoint, and
+//! show, list, create (image and flavor by name), stop, start, suspend and
+//! delete servers.
 //!
 //! Needs `PORTHOLE_OPENSTACK_BIN_DIR` (a virtualenv's `bin/` with both
 //! installed; `.ci/run` makes one). Without it the test says so and passes.
@@ -63,6 +65,46 @@ print(json.dumps({
 
 fn json_of(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+const SDK_SERVERS_SCRIPT: &str = r#"
+import json, sys
+import openstack
+net = sys.argv[1]
+conn = openstack.connect(cloud="porthole")
+image = conn.image.find_image("cirros-0.6.3-x86_64-disk")
+flavor = conn.compute.find_flavor("m1.small")
+server = conn.compute.create_server(name="sdk-vm", image_id=image.id, flavor_id=flavor.id,
+                                    networks=[{"uuid": net}])
+server = conn.compute.wait_for_server(server, status="ACTIVE", wait=30)
+ports = [i.port_id for i in conn.compute.server_interfaces(server)]
+conn.compute.suspend_server(server)
+suspended = conn.compute.get_server(server.id).status
+try:
+    conn.compute.create_server_interface(server, net_id=net)
+    refused = None
+except openstack.exceptions.ConflictException as e:
+    refused = e.details
+conn.compute.resume_server(server)
+conn.compute.delete_server(server)
+conn.compute.wait_for_delete(server, wait=30)
+print(json.dumps({
+    "status": server.status, "addresses": server.addresses, "ports": ports,
+    "suspended": suspended, "refused": refused,
+    "gone": conn.compute.find_server("sdk-vm") is None,
+}))
+"#;
+
+/// `openstack …` expected to fail: its stderr.
+fn run_failing(bin_dir: &Path, program: &str, args: &[&str], clouds: &Path) -> String {
+    let output = Command::new(bin_dir.join(program))
+        .args(args)
+        .env("OS_CLIENT_CONFIG_FILE", clouds)
+        .env("OS_CLOUD", "porthole")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(!output.status.success(), "{program} {args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn run(bin_dir: &Path, program: &str, args: &[&str], clouds: &Path) -> String {
@@ -241,4 +283,82 @@ fn openstack_clients_work_against_builtin_mode() {
         serde_json::json!([[created, "compute:nova"]])
     );
     assert_eq!(result["left"], serde_json::json!([]));
+
+    // Servers through the clients: show and list resolve names, create
+    // boots from the image API's cirros and a flavor, state actions move it.
+    let osc = |args: &[&str]| run(&bin_dir, "openstack", args, &clouds);
+    let shown: serde_json::Value =
+        serde_json::from_str(&osc(&["server", "show", "vm1", "-f", "json"])).unwrap();
+    assert_eq!(shown["id"], SERVER);
+    assert_eq!(shown["status"], "ACTIVE");
+    let listed = osc(&["server", "list", "-f", "json"]);
+    assert!(listed.contains(SERVER), "{listed}");
+    let created: serde_json::Value = serde_json::from_str(&osc(&[
+        "server",
+        "create",
+        "--image",
+        "cirros-0.6.3-x86_64-disk",
+        "--flavor",
+        "m1.tiny",
+        "--no-network",
+        "--wait",
+        "osc-vm",
+        "-f",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(created["status"], "ACTIVE");
+    let status = |name: &str| osc(&["server", "show", name, "-c", "status", "-f", "value"]);
+    osc(&["server", "stop", "osc-vm"]);
+    assert_eq!(status("osc-vm").trim(), "SHUTOFF");
+    osc(&["server", "start", "osc-vm"]);
+    assert_eq!(status("osc-vm").trim(), "ACTIVE");
+    let refused = run_failing(
+        &bin_dir,
+        "openstack",
+        &["server", "start", "osc-vm"],
+        &clouds,
+    );
+    assert!(
+        refused.contains("while it is in vm_state active"),
+        "{refused}"
+    );
+    osc(&["server", "delete", "--wait", "osc-vm"]);
+    let gone = run_failing(
+        &bin_dir,
+        "openstack",
+        &["server", "show", "osc-vm"],
+        &clouds,
+    );
+    assert!(gone.contains("No Server found for osc-vm"), "{gone}");
+
+    // openstacksdk: a server on a network, its port, suspend refusing attach.
+    let out = run(
+        &bin_dir,
+        "python",
+        &[
+            "-c",
+            SDK_SERVERS_SCRIPT,
+            "3cb9bc59-5699-4588-a4b1-b87f96708bc6",
+        ],
+        &clouds,
+    );
+    println!("openstacksdk servers: {out}");
+    let result: serde_json::Value =
+        serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(result["status"], "ACTIVE");
+    assert_eq!(result["ports"].as_array().unwrap().len(), 1);
+    assert!(
+        result["addresses"].as_object().unwrap().len() == 1,
+        "{result}"
+    );
+    assert_eq!(result["suspended"], "SUSPENDED");
+    assert!(
+        result["refused"]
+            .as_str()
+            .unwrap()
+            .contains("while it is in vm_state suspended"),
+        "{result}"
+    );
+    assert_eq!(result["gone"], true);
 }

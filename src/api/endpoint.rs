@@ -18,11 +18,11 @@ use axum::response::Response;
 use axum::routing::{any, on, MethodFilter, MethodRouter};
 use axum::Router;
 
-use super::compute::{instance_actions, interfaces, versions};
+use super::compute::{flavors, instance_actions, interfaces, server_actions, servers, versions};
 use super::control::faults::inject_faults;
-use super::middleware::{compute_api, network_api};
+use super::middleware::{compute_api, image_api, network_api};
 use super::network::{extensions, networks, ports, subnets};
-use super::{control, identity, ops};
+use super::{control, identity, image, ops};
 use crate::app::AppState;
 
 /// What an endpoint runs behind, besides the access log.
@@ -42,6 +42,10 @@ pub enum Pipeline {
     /// Neutron's: sizelimit, keystonemiddleware (as compute), the caller;
     /// `NeutronError` faults.
     Network,
+    /// The minimal Glance v2 image API: the token, no microversions.
+    Image,
+    /// Glance's version document: no token.
+    ImagePublic,
 }
 
 /// `ANY` answers every method (the version documents do, as in Nova).
@@ -115,6 +119,21 @@ endpoints! {
     // --- compute: os-instance-actions
     ListInstanceActions: GET ["/v2.1/{project_id}/servers/{server_id}/os-instance-actions"] Compute "instance_actions" => instance_actions::list_instance_actions;
     ShowInstanceAction: GET ["/v2.1/{project_id}/servers/{server_id}/os-instance-actions/{request_id}"] Compute "instance_actions" => instance_actions::show_instance_action;
+    // --- compute: servers
+    ListServers: GET ["/v2.1/{project_id}/servers"] Compute "servers" => servers::list_servers;
+    ListServersDetail: GET ["/v2.1/{project_id}/servers/detail"] Compute "servers" => servers::list_servers_detail;
+    ShowServer: GET ["/v2.1/{project_id}/servers/{server_id}"] Compute "servers" => servers::show_server;
+    CreateComputeServer: POST ["/v2.1/{project_id}/servers"] Compute "servers" => servers::create_server;
+    DeleteComputeServer: DELETE ["/v2.1/{project_id}/servers/{server_id}"] Compute "servers" => servers::delete_server;
+    ServerAction: POST ["/v2.1/{project_id}/servers/{server_id}/action"] Compute "server_action" => server_actions::server_action;
+    // --- compute: flavors
+    ListFlavors: GET ["/v2.1/{project_id}/flavors"] Compute "flavors" => flavors::list_flavors;
+    ListFlavorsDetail: GET ["/v2.1/{project_id}/flavors/detail"] Compute "flavors" => flavors::list_flavors_detail;
+    ShowFlavor: GET ["/v2.1/{project_id}/flavors/{flavor_id}"] Compute "flavors" => flavors::show_flavor;
+    // --- image (minimal Glance v2)
+    ImageVersions: GET ["/image", "/image/"] ImagePublic "image" => image::image_versions;
+    ListImages: GET ["/image/v2/images"] Image "image" => image::list_images;
+    ShowImage: GET ["/image/v2/images/{image_id}"] Image "image" => image::show_image;
     // --- identity (builtin Keystone v3)
     IdentityVersions: GET ["/identity", "/identity/"] Identity "identity" => identity::identity_versions;
     IdentityV3: GET ["/identity/v3", "/identity/v3/"] Identity "identity" => identity::identity_v3;
@@ -165,16 +184,20 @@ impl Pipeline {
         match self {
             Pipeline::Identity => state.auth.builtin().is_some(),
             Pipeline::Control => state.options.control_plane,
-            Pipeline::Bare | Pipeline::Compute | Pipeline::ComputePublic | Pipeline::Network => {
-                true
-            }
+            Pipeline::Bare
+            | Pipeline::Compute
+            | Pipeline::ComputePublic
+            | Pipeline::Network
+            | Pipeline::Image
+            | Pipeline::ImagePublic => true,
         }
     }
 
     /// The pipeline's layers around a handler.
     fn wrap(self, handler: MethodRouter<AppState>, state: &AppState) -> MethodRouter<AppState> {
         match self {
-            Pipeline::Bare => handler,
+            Pipeline::Bare | Pipeline::ImagePublic => handler,
+            Pipeline::Image => handler.layer(from_fn_with_state(state.clone(), image_api)),
             Pipeline::Identity => {
                 handler.layer(axum::middleware::from_fn(identity::identity_envelope))
             }

@@ -377,6 +377,25 @@ pub fn body_too_large(request: &Request) -> Option<Response> {
     too_large.then(|| too_large_page(request.method(), request.headers()))
 }
 
+/// The image API layer: sizelimit and the token (keystonemiddleware, as
+/// in front of Glance); the caller goes to the handler.
+pub async fn image_api(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(refused) = body_too_large(&request) {
+        return refused;
+    }
+    match authenticate(&state, request.headers(), None).await {
+        Ok(authenticated) => {
+            request.extensions_mut().insert(authenticated.caller);
+            next.run(request).await
+        }
+        Err(response) => response,
+    }
+}
+
 /// The compute API layer, on every routed /v2.1 call.
 pub async fn compute_api(
     State(state): State<AppState>,

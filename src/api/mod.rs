@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod extract;
 pub mod fault;
 pub mod identity;
+pub mod image;
 pub mod middleware;
 pub mod network;
 pub mod openapi;

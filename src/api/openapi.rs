@@ -47,6 +47,18 @@ use crate::error::fault_name;
         crate::api::compute::interfaces::detach_interface,
         crate::api::compute::instance_actions::list_instance_actions,
         crate::api::compute::instance_actions::show_instance_action,
+        crate::api::compute::servers::list_servers,
+        crate::api::compute::servers::list_servers_detail,
+        crate::api::compute::servers::show_server,
+        crate::api::compute::servers::create_server,
+        crate::api::compute::servers::delete_server,
+        crate::api::compute::server_actions::server_action,
+        crate::api::compute::flavors::list_flavors,
+        crate::api::compute::flavors::list_flavors_detail,
+        crate::api::compute::flavors::show_flavor,
+        crate::api::image::image_versions,
+        crate::api::image::list_images,
+        crate::api::image::show_image,
         crate::api::compute::versions::root,
         crate::api::compute::versions::v20,
         crate::api::compute::versions::v21,
@@ -158,6 +170,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("/identity/", "/identity"),
     ("/identity/v3/", "/identity/v3"),
     ("/networking/", "/networking"),
+    ("/image", "/image/"),
 ];
 
 /// The operations of a path item, with their methods.

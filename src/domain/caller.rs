@@ -69,6 +69,21 @@ pub enum Operation {
     ShowInstanceActionEvents,
     ShowInstanceActionEventDetails,
     AttachExternalNetwork,
+    ListServers,
+    ListServersDetail,
+    ListServersAllTenants,
+    ListServersDetailAllTenants,
+    ShowServer,
+    CreateServer,
+    DeleteServer,
+    LockServer,
+    UnlockServer,
+    StopServer,
+    StartServer,
+    PauseServer,
+    UnpauseServer,
+    SuspendServer,
+    ResumeServer,
 }
 
 impl Operation {
@@ -86,6 +101,23 @@ impl Operation {
                 "os_compute_api:os-instance-actions:events:details"
             }
             Operation::AttachExternalNetwork => super::policy::ATTACH_EXTERNAL_NETWORK,
+            Operation::ListServers => "os_compute_api:servers:index",
+            Operation::ListServersDetail => "os_compute_api:servers:detail",
+            Operation::ListServersAllTenants => "os_compute_api:servers:index:get_all_tenants",
+            Operation::ListServersDetailAllTenants => {
+                "os_compute_api:servers:detail:get_all_tenants"
+            }
+            Operation::ShowServer => "os_compute_api:servers:show",
+            Operation::CreateServer => "os_compute_api:servers:create",
+            Operation::DeleteServer => "os_compute_api:servers:delete",
+            Operation::LockServer => "os_compute_api:os-lock-server:lock",
+            Operation::UnlockServer => "os_compute_api:os-lock-server:unlock",
+            Operation::StopServer => "os_compute_api:servers:stop",
+            Operation::StartServer => "os_compute_api:servers:start",
+            Operation::PauseServer => "os_compute_api:os-pause-server:pause",
+            Operation::UnpauseServer => "os_compute_api:os-pause-server:unpause",
+            Operation::SuspendServer => "os_compute_api:os-suspend-server:suspend",
+            Operation::ResumeServer => "os_compute_api:os-suspend-server:resume",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Domain types and Nova's rules. Nothing here knows HTTP or SQL.
 
 pub mod caller;
+pub mod catalog;
 pub mod directory;
 pub mod ids;
 pub mod ipam;
@@ -9,6 +10,7 @@ pub mod model;
 pub mod network;
 pub mod ops;
 pub mod policy;
+pub mod servers;
 pub mod states;
 pub mod world;
 

@@ -21,6 +21,117 @@ pub struct Server {
     pub locked: bool,
     /// Whether the server was ever launched (Nova's `launched_at` is set).
     pub launched: bool,
+    /// What the servers API shows besides the states (flavor, image, times,
+    /// metadata, tags...). Defaults for servers made by older seeds/stores.
+    #[serde(default)]
+    pub details: ServerDetails,
+}
+
+/// Nova's instance fields beyond what os-interface needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerDetails {
+    /// The flavor's id (Nova embeds a copy; porthole looks it up by id).
+    pub flavor_id: String,
+    /// The image's id; `""` for a volume-backed server.
+    pub image_id: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// When it first became ACTIVE (`launched` says whether it did).
+    pub launched_at: Option<Timestamp>,
+    /// Key → value; shown sorted (Nova's metadata dict comes from a table).
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Sorted, unique (Nova's tags come out of its table ordered by tag).
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    pub locked_reason: Option<String>,
+    /// `compute:nova`'s host, `OS-EXT-SRV-ATTR:host`.
+    pub host: String,
+    /// Nova's `launch_index`/`reservation_id`: constants for porthole.
+    pub reservation_id: String,
+}
+
+impl Default for ServerDetails {
+    fn default() -> Self {
+        ServerDetails {
+            flavor_id: "1".to_owned(),
+            image_id: String::new(),
+            created_at: 0,
+            updated_at: 0,
+            launched_at: None,
+            metadata: Default::default(),
+            tags: Vec::new(),
+            description: None,
+            locked_reason: None,
+            host: "porthole".to_owned(),
+            reservation_id: "r-00000000".to_owned(),
+        }
+    }
+}
+
+/// Nova's `power_state` for a vm_state: RUNNING 1, PAUSED 3, SHUTDOWN 4,
+/// SUSPENDED 7, NOSTATE 0.
+pub fn power_state(vm_state: VmState) -> u8 {
+    match vm_state {
+        VmState::Active | VmState::Rescued | VmState::Resized => 1,
+        VmState::Paused => 3,
+        VmState::Stopped | VmState::SoftDeleted | VmState::Shelved => 4,
+        VmState::Suspended => 7,
+        _ => 0,
+    }
+}
+
+/// `nova/api/openstack/common.py`'s `status_from_state`.
+pub fn server_status(vm_state: VmState, task_state: Option<TaskState>) -> &'static str {
+    use TaskState as T;
+    let reboot = |t| match t {
+        T::Rebooting | T::RebootPending | T::RebootStarted => Some("REBOOT"),
+        T::RebootingHard | T::RebootPendingHard | T::RebootStartedHard => Some("HARD_REBOOT"),
+        _ => None,
+    };
+    let rebuild = |t| {
+        matches!(
+            t,
+            T::Rebuilding | T::RebuildBlockDeviceMapping | T::RebuildSpawning
+        )
+        .then_some("REBUILD")
+    };
+    let resize = |t| {
+        matches!(
+            t,
+            T::ResizePrep | T::ResizeMigrating | T::ResizeMigrated | T::ResizeFinish
+        )
+        .then_some("RESIZE")
+    };
+    let mapped = task_state.and_then(|t| match vm_state {
+        VmState::Active => reboot(t)
+            .or_else(|| rebuild(t))
+            .or_else(|| resize(t))
+            .or(match t {
+                T::UpdatingPassword => Some("PASSWORD"),
+                T::Migrating => Some("MIGRATING"),
+                _ => None,
+            }),
+        VmState::Stopped => resize(t).or_else(|| rebuild(t)),
+        VmState::Resized => (t == T::ResizeReverting).then_some("REVERT_RESIZE"),
+        VmState::Paused => (t == T::Migrating).then_some("MIGRATING"),
+        VmState::Error => rebuild(t),
+        _ => None,
+    });
+    mapped.unwrap_or(match vm_state {
+        VmState::Active => "ACTIVE",
+        VmState::Building => "BUILD",
+        VmState::Stopped => "SHUTOFF",
+        VmState::Resized => "VERIFY_RESIZE",
+        VmState::Paused => "PAUSED",
+        VmState::Suspended => "SUSPENDED",
+        VmState::Rescued => "RESCUE",
+        VmState::Error => "ERROR",
+        VmState::Deleted => "DELETED",
+        VmState::SoftDeleted => "SOFT_DELETED",
+        VmState::Shelved => "SHELVED",
+        VmState::ShelvedOffloaded => "SHELVED_OFFLOADED",
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -138,7 +138,12 @@ fn check_lock_and_state(
     Ok(())
 }
 
-fn start_action(ctx: &OpContext, txn: &mut Txn, server: &Server, action: &str) -> InstanceAction {
+pub(crate) fn start_action(
+    ctx: &OpContext,
+    txn: &mut Txn,
+    server: &Server,
+    action: &str,
+) -> InstanceAction {
     InstanceAction {
         server_id: server.id.clone(),
         action: action.to_owned(),
@@ -153,7 +158,7 @@ fn start_action(ctx: &OpContext, txn: &mut Txn, server: &Server, action: &str) -
     }
 }
 
-fn finish_event(
+pub(crate) fn finish_event(
     ctx: &OpContext,
     action: &mut InstanceAction,
     event: &str,
@@ -231,7 +236,7 @@ pub fn attach_interface(
     })
 }
 
-fn attach_on_host(
+pub(crate) fn attach_on_host(
     txn: &mut Txn,
     ctx: &OpContext,
     server: &Server,

@@ -273,6 +273,66 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
         "rule:project_reader_or_admin",
     ),
     (ATTACH_EXTERNAL_NETWORK, "rule:context_is_admin"),
+    (
+        "os_compute_api:servers:index",
+        "rule:project_reader_or_admin",
+    ),
+    (
+        "os_compute_api:servers:detail",
+        "rule:project_reader_or_admin",
+    ),
+    (
+        "os_compute_api:servers:index:get_all_tenants",
+        "rule:admin_api",
+    ),
+    (
+        "os_compute_api:servers:detail:get_all_tenants",
+        "rule:admin_api",
+    ),
+    (
+        "os_compute_api:servers:show",
+        "rule:project_reader_or_admin",
+    ),
+    (
+        "os_compute_api:servers:create",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:servers:delete",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-lock-server:lock",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-lock-server:unlock",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:servers:stop",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:servers:start",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-pause-server:pause",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-pause-server:unpause",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-suspend-server:suspend",
+        "rule:project_member_or_admin",
+    ),
+    (
+        "os_compute_api:os-suspend-server:resume",
+        "rule:project_member_or_admin",
+    ),
 ];
 
 /// A loaded policy: every rule parsed, every `rule:` reference resolved.

@@ -78,6 +78,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/002_tokens.sql")),
         M::up(include_str!("../../migrations/sqlite/003_token_scopes.sql")),
         M::up(include_str!("../../migrations/sqlite/004_network_api.sql")),
+        M::up(include_str!("../../migrations/sqlite/005_servers_api.sql")),
     ])
 }
 
@@ -231,13 +232,14 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
     match change {
         Change::PutServer(s) => {
             tx.prepare_cached(
-                "INSERT INTO servers (id, name, project_id, user_id, vm_state, task_state, locked, launched)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO servers (id, name, project_id, user_id, vm_state, task_state, locked, launched, details)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
                    user_id = excluded.user_id, vm_state = excluded.vm_state, task_state = excluded.task_state,
-                   locked = excluded.locked, launched = excluded.launched",
+                   locked = excluded.locked, launched = excluded.launched, details = excluded.details",
             )?
-            .execute(params![s.id, s.name, s.project_id, s.user_id, s.vm_state, s.task_state, s.locked, s.launched])?;
+            .execute(params![s.id, s.name, s.project_id, s.user_id, s.vm_state, s.task_state, s.locked, s.launched,
+                serde_json::to_string(&s.details).expect("details serialise")])?;
         }
         Change::PutNetwork(n) => {
             tx.prepare_cached(
@@ -403,7 +405,7 @@ fn attrs_column(row: &rusqlite::Row, column: usize) -> rusqlite::Result<NeutronA
 fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     let mut world = World::default();
     let mut servers = connection.prepare(
-        "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched FROM servers ORDER BY rowid",
+        "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched, details FROM servers ORDER BY rowid",
     )?;
     for server in servers.query_map([], |r| {
         Ok(Server {
@@ -415,6 +417,16 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             task_state: r.get(5)?,
             locked: r.get(6)?,
             launched: r.get(7)?,
+            details: {
+                let text: String = r.get(8)?;
+                serde_json::from_str(&text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        8,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?
+            },
         })
     })? {
         world.apply(Change::PutServer(server?));
@@ -573,6 +585,7 @@ mod tests {
             task_state,
             locked: false,
             launched: true,
+            details: Default::default(),
         })
     }
 
@@ -699,5 +712,49 @@ mod tests {
             Some(&subnet("s1", "n1", "10.0.0.0/24"))
         );
         assert!(loaded.subnet("s2").is_none());
+    }
+
+    /// Migration 005: the servers API's fields survive a reload; a row
+    /// written before it (`details` = '{}') loads with the defaults.
+    #[tokio::test]
+    async fn server_details_round_trip_and_old_rows_get_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = SqliteStore::open(&path).unwrap();
+        let mut detailed = Server {
+            id: "s1".into(),
+            name: "vm".into(),
+            project_id: "p".into(),
+            user_id: "u".into(),
+            vm_state: VmState::Active,
+            task_state: None,
+            locked: true,
+            launched: true,
+            details: Default::default(),
+        };
+        detailed.details.flavor_id = "3".into();
+        detailed.details.image_id = "img".into();
+        detailed.details.metadata.insert("k".into(), "v".into());
+        detailed.details.tags = vec!["a".into()];
+        detailed.details.description = Some("d".into());
+        detailed.details.locked_reason = Some("why".into());
+        detailed.details.launched_at = Some(42);
+        store
+            .submit(vec![
+                Change::PutServer(detailed.clone()),
+                server("s2", VmState::Stopped, None),
+            ])
+            .await
+            .unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE servers SET details = '{}' WHERE id = 's2'", [])
+            .unwrap();
+        let loaded = store.load().await.unwrap();
+        assert_eq!(loaded.server("s1"), Some(&detailed));
+        assert_eq!(
+            loaded.server("s2").unwrap().details,
+            ServerDetails::default()
+        );
     }
 }

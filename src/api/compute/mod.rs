@@ -8,8 +8,11 @@ use super::extract::ApiContext;
 use crate::domain::{ApiVersion, PortId, ServerId};
 use crate::error::Fault;
 
+pub mod flavors;
 pub mod instance_actions;
 pub mod interfaces;
+pub mod server_actions;
+pub mod servers;
 pub mod validation;
 pub mod versions;
 

@@ -252,6 +252,250 @@ pub fn attach_request(body: &Value, version: ApiVersion) -> Result<AttachRequest
     })
 }
 
+// --- POST /servers (`schemas/servers.py`, the parts porthole serves)
+
+fn check_server_properties(server: &Map<String, Value>, version: ApiVersion) -> Check {
+    if let Some(v) = server.get("name") {
+        match v {
+            Value::String(s) if s.is_empty() => {
+                return Err(Violation::at(
+                    "name",
+                    v,
+                    "'' should be non-empty".to_owned(),
+                ))
+            }
+            Value::String(s) if s.chars().count() > 255 => {
+                return Err(Violation::at(
+                    "name",
+                    v,
+                    format!("{} is too long", py_repr(v)),
+                ))
+            }
+            Value::String(_) => {}
+            _ => return Err(type_error(Some("name"), v, "string")),
+        }
+    }
+    if let Some(v) = server.get("imageRef") {
+        if !v.is_string() {
+            return Err(type_error(Some("imageRef"), v, "string"));
+        }
+    }
+    if let Some(v) = server.get("flavorRef") {
+        let ok = match v {
+            Value::String(s) => !s.is_empty(),
+            Value::Number(n) => n.as_u64().is_some_and(|n| n >= 1),
+            _ => false,
+        };
+        if !ok {
+            return Err(Violation::at(
+                "flavorRef",
+                v,
+                format!("{} is not valid under any of the given schemas", py_repr(v)),
+            ));
+        }
+    }
+    if let Some(v) = server.get("networks") {
+        let ok = match v {
+            Value::String(s) => version >= ApiVersion::new(2, 37) && (s == "auto" || s == "none"),
+            Value::Array(list) => list.iter().all(|n| {
+                n.as_object().is_some_and(|o| {
+                    o.keys()
+                        .all(|k| matches!(k.as_str(), "uuid" | "port" | "fixed_ip" | "tag"))
+                        && o.get("uuid")
+                            .is_none_or(|u| u.as_str().is_some_and(is_uuid_like))
+                        && o.get("port")
+                            .is_none_or(|p| p.is_null() || p.as_str().is_some_and(is_uuid_like))
+                        && o.get("fixed_ip")
+                            .is_none_or(|ip| ip.as_str().is_some_and(is_ip_address))
+                })
+            }),
+            _ => false,
+        };
+        if !ok {
+            return Err(Violation::at(
+                "networks",
+                v,
+                format!("{} is not valid under any of the given schemas", py_repr(v)),
+            ));
+        }
+    }
+    if let Some(v) = server.get("metadata") {
+        let Value::Object(meta) = v else {
+            return Err(type_error(Some("metadata"), v, "object"));
+        };
+        for (key, value) in meta {
+            if !value.is_string() {
+                return Err(type_error(Some(key), value, "string"));
+            }
+        }
+    }
+    if version >= ApiVersion::new(2, 19) {
+        if let Some(v) = server.get("description") {
+            match v {
+                Value::Null => {}
+                Value::String(s) if s.chars().count() <= 255 => {}
+                Value::String(_) => {
+                    return Err(Violation::at(
+                        "description",
+                        v,
+                        format!("{} is too long", py_repr(v)),
+                    ))
+                }
+                _ => return Err(type_error(Some("description"), v, "string, null")),
+            }
+        }
+    }
+    if version >= ApiVersion::new(2, 52) {
+        if let Some(v) = server.get("tags") {
+            let Value::Array(tags) = v else {
+                return Err(type_error(Some("tags"), v, "array"));
+            };
+            for tag in tags {
+                check_tag(tag)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keys a server may have at `version`.
+fn server_keys(version: ApiVersion) -> Vec<&'static str> {
+    let mut keys = vec![
+        "name",
+        "imageRef",
+        "flavorRef",
+        "adminPass",
+        "metadata",
+        "networks",
+        "OS-DCF:diskConfig",
+        "accessIPv4",
+        "accessIPv6",
+        "availability_zone",
+        "block_device_mapping",
+        "block_device_mapping_v2",
+        "config_drive",
+        "key_name",
+        "min_count",
+        "max_count",
+        "return_reservation_id",
+        "security_groups",
+        "user_data",
+    ];
+    if version < ApiVersion::new(2, 57) {
+        keys.push("personality");
+    }
+    if version >= ApiVersion::new(2, 19) {
+        keys.push("description");
+    }
+    if version >= ApiVersion::new(2, 52) {
+        keys.push("tags");
+    }
+    if version >= ApiVersion::new(2, 63) {
+        keys.push("trusted_image_certificates");
+    }
+    if version >= ApiVersion::new(2, 74) {
+        keys.extend(["host", "hypervisor_hostname"]);
+    }
+    if version >= ApiVersion::new(2, 90) {
+        keys.push("hostname");
+    }
+    keys
+}
+
+/// Validate a `POST /servers` body and read it.
+pub fn create_request(
+    body: &Value,
+    version: ApiVersion,
+) -> Result<crate::domain::servers::CreateRequest, Fault> {
+    use crate::domain::servers::{CreateRequest, NetworkRequest, RequestedNetwork};
+    let Value::Object(root) = body else {
+        return Err(type_error(None, body, "object").into_fault());
+    };
+    let server_value = root.get("server");
+    if let Some(v) = server_value {
+        let Value::Object(server) = v else {
+            return Err(type_error(Some("server"), v, "object").into_fault());
+        };
+        check_server_properties(server, version).map_err(Violation::into_fault)?;
+        let mut required = vec!["name", "flavorRef"];
+        if version >= ApiVersion::new(2, 37) {
+            required.push("networks");
+        }
+        if let Some(missing) = required.iter().find(|k| !server.contains_key(**k)) {
+            return Err(Violation::at(
+                "server",
+                v,
+                format!("{} is a required property", py_repr_str(missing)),
+            )
+            .into_fault());
+        }
+        if let Some(message) = additional_properties(server, &server_keys(version)) {
+            return Err(Violation::at("server", v, message).into_fault());
+        }
+    } else {
+        return Err(Fault::Validation(
+            "'server' is a required property".to_owned(),
+        ));
+    }
+    if let Some(message) = additional_properties(
+        root,
+        &["server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"],
+    ) {
+        return Err(Fault::Validation(message));
+    }
+    let server = server_value.and_then(Value::as_object).expect("checked");
+    let text = |key: &str| server.get(key).and_then(Value::as_str).map(str::to_owned);
+    let networks = match server.get("networks") {
+        None => NetworkRequest::Auto,
+        Some(Value::String(s)) if s == "none" => NetworkRequest::None,
+        Some(Value::String(_)) => NetworkRequest::Auto,
+        Some(Value::Array(list)) => NetworkRequest::List(
+            list.iter()
+                .map(|n| RequestedNetwork {
+                    net_id: n.get("uuid").and_then(Value::as_str).map(Into::into),
+                    fixed_ip: n
+                        .get("fixed_ip")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok()),
+                    port_id: n.get("port").and_then(Value::as_str).map(Into::into),
+                    tag: n.get("tag").and_then(Value::as_str).map(str::to_owned),
+                })
+                .collect(),
+        ),
+        Some(_) => NetworkRequest::Auto,
+    };
+    let flavor_id = match server.get("flavorRef") {
+        Some(Value::String(s)) => s.rsplit('/').next().unwrap_or_default().to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    Ok(CreateRequest {
+        name: text("name").unwrap_or_default(),
+        image_id: text("imageRef").map(|i| i.rsplit('/').next().unwrap_or_default().to_owned()),
+        flavor_id,
+        networks,
+        metadata: server
+            .get("metadata")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        tags: server
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        description: text("description"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1220,5 +1220,10 @@ fn catalog(
             "neutron",
             project_id.map(|_| format!("{base}/networking")),
         ),
+        service(
+            "image",
+            "glance",
+            project_id.map(|_| format!("{base}/image")),
+        ),
     ]
 }
