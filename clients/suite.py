@@ -9,15 +9,16 @@ the compute and image endpoints), then for each client (python-openstackclient
 `openstack`, python-novaclient `nova`, openstacksdk) and microversion
 (2.1, 2.49, 2.70 and the client's default): create a server and wait for
 ACTIVE, show and list it, attach the seed's free port, list and show the
-interface, see the address in the server, suspend and see attach refused
+interface, see the address in the server, add and remove a port made with
+`openstack port create`, add a network, suspend and see attach refused
 with Nova's message, resume, detach, stop and start, delete and see it gone.
 Checks returned data, not only exit codes; prints one line per client x
 microversion x operation; exit status 1 if any line failed.
 
 BIN_DIR (default: the directory of this Python) holds `openstack` and `nova`;
 openstacksdk is imported by the Python that runs this suite.
-Operations that need the Neutron API (`openstack server add port`,
-`server add network`: the network API of issue 10) are reported as SKIP.
+`openstack server add/remove port` and `server add network` go through
+porthole's network API (`port create`, `port show`, `port list --server`).
 """
 
 import json
@@ -129,7 +130,31 @@ def osc_suite(env, mv):
         rc, out, _ = osc('server', 'list', '-f', 'json')
         return any(s['Name'] == name for s in json.loads(out)), ''
     check('openstack', mv, 'server list', listed)
-    report('openstack', mv, 'server add port', None, 'needs the network API')
+    def add_remove_port():
+        rc, out, err = osc('port', 'create', '--network', NET, '-f', 'json', name + '-port')
+        if rc:
+            return False, err.strip()[-200:]
+        port = json.loads(out)
+        ip = port['fixed_ips'][0]['ip_address']
+        osc('server', 'add', 'port', name, port['id'])
+        _, bound, _ = osc('port', 'show', port['id'], '-c', 'device_id', '-f', 'value')
+        _, addresses, _ = osc('server', 'show', name, '-c', 'addresses', '-f', 'json')
+        _, server_id, _ = osc('server', 'show', name, '-c', 'id', '-f', 'value')
+        osc('server', 'remove', 'port', name, port['id'])
+        _, unbound, _ = osc('port', 'show', port['id'], '-c', 'device_id', '-f', 'value')
+        osc('port', 'delete', port['id'])
+        ok = bound.strip() == server_id.strip() and ip in addresses and unbound.strip() == ''
+        return ok, '%s bound to %s, then unbound' % (ip, bound.strip())
+    check('openstack', mv, 'server add/remove port', add_remove_port)
+    def add_network():
+        def ports():
+            rc, out, _ = osc('port', 'list', '--server', name, '-f', 'json')
+            return len(json.loads(out)) if not rc else -1
+        before = ports()
+        osc('server', 'add', 'network', name, NET)
+        after = ports()
+        return before >= 0 and after == before + 1, '%d -> %d port(s)' % (before, after)
+    check('openstack', mv, 'server add network', add_network)
     def stop_start():
         osc('server', 'stop', name)
         _, s1, _ = osc('server', 'show', name, '-c', 'status', '-f', 'value')
