@@ -6,7 +6,7 @@
 Starts PORTHOLE_BIN (builtin auth, memory store, config/seed.example.toml)
 on a free port, writes a clouds.yaml with password auth (the catalog gives
 the compute and image endpoints), then for each client (python-openstackclient
-`openstack`, python-novaclient `nova`, openstacksdk) and microversion
+`openstack`, python-novaclient `nova`, openstacksdk, tempest) and microversion
 (2.1, 2.49, 2.70 and the client's default): create a server and wait for
 ACTIVE, show and list it, attach the seed's free port, list and show the
 interface, see the address in the server, add and remove a port made with
@@ -16,7 +16,8 @@ Checks returned data, not only exit codes; prints one line per client x
 microversion x operation; exit status 1 if any line failed.
 
 BIN_DIR (default: the directory of this Python) holds `openstack` and `nova`;
-openstacksdk is imported by the Python that runs this suite.
+openstacksdk and tempest are imported by the Python that runs this suite
+(tempest's checks are SKIP where it is not installed).
 `openstack server add/remove port` and `server add network` go through
 porthole's network API (`port create`, `port show`, `port list --server`).
 """
@@ -77,6 +78,7 @@ class Env:
                     '      project_domain_name: Default\n'
                     '    region_name: RegionOne\n    interface: public\n'
                     '    identity_api_version: 3\n' % self.port)
+        self.auth_url = 'http://127.0.0.1:%d/identity/v3' % self.port
         self.env = dict(os.environ, OS_CLIENT_CONFIG_FILE=self.clouds, OS_CLOUD='porthole',
                         OS_AUTH_URL='http://127.0.0.1:%d/identity/v3' % self.port,
                         OS_USERNAME='demo', OS_PASSWORD='porthole-demo',
@@ -232,6 +234,9 @@ conn.compute.delete_server_interface(port, server=server, ignore_missing=False)
 conn.compute.delete_server(server)
 conn.compute.wait_for_delete(server, wait=30)
 out["gone"] = conn.compute.find_server(server.id) is None
+# The port Nova made for the server goes with it (the given one stays).
+out["ports_left"] = [p for p in out["own_ports"] if conn.network.find_port(p) is not None]
+out["given_port_kept"] = conn.network.find_port(port) is not None
 print(json.dumps(out))
 '''
 
@@ -244,9 +249,61 @@ def sdk_suite(env, mv):
         js = json.loads(out.strip().splitlines()[-1])
         ok = (js['created'] == 'ACTIVE' and len(js['own_ports']) == 1
               and js['attached'] == PORT and js['shown_ip'] == PORT_IP
-              and PORT_IP in js['addresses'] and js['gone'])
+              and PORT_IP in js['addresses'] and js['gone']
+              and js['ports_left'] == [] and js['given_port_kept'])
         return ok, json.dumps(js)[:200]
-    check('sdk', mv, 'create/attach/show/delete', run)
+    check('sdk', mv, 'create/attach/show/delete (ports)', run)
+
+
+# tempest's own compute clients, whose every response is checked against
+# tempest's JSON schemas for the microversion (`api_microversion`).
+TEMPEST = r'''
+import json, sys
+from tempest.lib import auth
+from tempest.lib.services.compute import base_compute_client, interfaces_client, servers_client
+auth_url, mv, server, port, ip = sys.argv[1:6]
+creds = auth.KeystoneV3Credentials(
+    username="demo", password="porthole-demo", project_name="demo",
+    user_domain_name="Default", project_domain_name="Default")
+provider = auth.KeystoneV3AuthProvider(creds, auth_url)
+provider.fill_credentials()
+kwargs = dict(service="compute", region="RegionOne", endpoint_type="publicURL")
+interfaces = interfaces_client.InterfacesClient(provider, **kwargs)
+servers = servers_client.ServersClient(provider, **kwargs)
+if mv != "default":
+    # tempest sends it, checks the answer's header and picks its schemas by it.
+    base_compute_client.COMPUTE_MICROVERSION = mv
+out = {}
+created = interfaces.create_interface(server, port_id=port)["interfaceAttachment"]
+out["attached"] = created["port_id"]
+out["tag_shown"] = "tag" in created
+out["listed"] = [i["port_id"] for i in interfaces.list_interfaces(server)["interfaceAttachments"]]
+shown = interfaces.show_interface(server, port)["interfaceAttachment"]
+out["ip"] = shown["fixed_ips"][0]["ip_address"]
+out["addresses"] = sorted(a["addr"] for n in servers.show_server(server)["server"]["addresses"].values() for a in n)
+interfaces.delete_interface(server, port)
+out["left"] = [i["port_id"] for i in interfaces.list_interfaces(server)["interfaceAttachments"]]
+print(json.dumps(out))
+'''
+SERVER = 'afe25d9b-890b-4847-995c-534aa0cb7cc4'
+
+
+def tempest_suite(env, mv):
+    def run():
+        rc, out, err = env.run('python', '-c', TEMPEST, env.auth_url, mv, SERVER, PORT, PORT_IP)
+        if rc:
+            return False, err.strip()[-200:]
+        js = json.loads(out.strip().splitlines()[-1])
+        ok = (js['attached'] == PORT and PORT in js['listed'] and js['ip'] == PORT_IP
+              and PORT_IP in js['addresses'] and PORT not in js['left']
+              and js['tag_shown'] == (mv == '2.70'))
+        return ok, json.dumps(js)[:200]
+    check('tempest', mv, 'interfaces (schema-checked)', run)
+
+
+def have_tempest():
+    probe = subprocess.run([sys.executable, '-c', 'import tempest.lib'], capture_output=True)
+    return probe.returncode == 0
 
 
 def main():
@@ -256,6 +313,7 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     bin_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.dirname(sys.executable)
     env = Env(binary, bin_dir)
+    tempest = have_tempest()
     try:
         for mv in ('2.1', '2.49', '2.70', 'default'):
             if os.path.exists(os.path.join(bin_dir, 'openstack')):
@@ -263,6 +321,10 @@ def main():
             if os.path.exists(os.path.join(bin_dir, 'nova')):
                 nova_suite(env, mv)
             sdk_suite(env, mv)
+            if tempest:
+                tempest_suite(env, mv)
+            else:
+                report('tempest', mv, 'interfaces (schema-checked)', None, 'tempest not installed')
     finally:
         env.stop()
     failed = RESULTS.count(False)
