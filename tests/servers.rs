@@ -1018,3 +1018,228 @@ async fn auto_needs_one_network_and_a_port_that_cannot_be_made_leaves_error() {
     assert_eq!(actions["instanceActions"][0]["action"], "create");
     assert_eq!(actions["instanceActions"][0]["message"], "Error");
 }
+
+// --- a deleted server's instance actions (Nova soft-deletes the instance)
+
+/// Create a server on the private network as the member; its id and the
+/// create request's id.
+async fn created(app: &TestApp) -> (String, String) {
+    let r = post(
+        app,
+        &servers_url(),
+        "2.37",
+        json!({"server": {"name": "doomed", "imageRef": IMAGE, "flavorRef": "1",
+            "networks": [{"uuid": NET}]}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["server"]["id"].as_str().unwrap().to_owned();
+    (id, r.request_id())
+}
+
+/// An action's or event's times, checked for form, then blanked.
+fn blank_times(value: &mut Value) {
+    for key in ["start_time", "finish_time", "updated_at"] {
+        if let Some(t) = value.get_mut(key) {
+            let text = t.as_str().expect("a time");
+            assert_eq!(text.len(), "2026-11-28T04:10:00.123456".len(), "{text}");
+            *t = json!("T");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_server_is_gone_but_its_actions_stay_from_2_21() {
+    let app = TestApp::new().await;
+    let (id, create_request) = created(&app).await;
+    let deleted = app.send("DELETE", &server_url(&id), &MEMBER, None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    let delete_request = deleted.request_id();
+    let gone = format!("Instance {id} could not be found.");
+
+    // Gone from every server lookup.
+    get(&app, &server_url(&id), MEMBER, "2.21")
+        .await
+        .assert_fault(404, "itemNotFound", &gone);
+    for list in ["", "/detail"] {
+        let body = get(&app, &format!("{}{list}", servers_url()), ADMIN, "2.21")
+            .await
+            .json();
+        assert!(
+            !body["servers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["id"] == id.as_str()),
+            "{list}: {body}"
+        );
+    }
+    get(
+        &app,
+        &format!("{}/os-interface", server_url(&id)),
+        MEMBER,
+        "2.21",
+    )
+    .await
+    .assert_fault(404, "itemNotFound", &gone);
+    app.send("DELETE", &server_url(&id), &MEMBER, None)
+        .await
+        .assert_fault(404, "itemNotFound", &gone);
+
+    // Before 2.21 Nova does not read deleted instances here.
+    let actions_url = format!("{}/os-instance-actions", server_url(&id));
+    let delete_url = format!("{actions_url}/{delete_request}");
+    get(&app, &actions_url, MEMBER, "2.20")
+        .await
+        .assert_fault(404, "itemNotFound", &gone);
+    get(&app, &delete_url, ADMIN, "2.20")
+        .await
+        .assert_fault(404, "itemNotFound", &gone);
+
+    // From 2.21: create and delete, newest first.
+    let mut list = get(&app, &actions_url, MEMBER, "2.21").await.json();
+    for action in list["instanceActions"].as_array_mut().unwrap() {
+        blank_times(action);
+    }
+    let action = |name: &str, request_id: &str| {
+        json!({"action": name, "instance_uuid": id, "request_id": request_id,
+            "user_id": "demo", "project_id": PROJECT, "start_time": "T",
+            "message": null})
+    };
+    assert_eq!(
+        list,
+        json!({"instanceActions": [
+            action("delete", &delete_request),
+            action("create", &create_request),
+        ]})
+    );
+
+    // The delete with its event (admins see events before 2.51).
+    let mut shown = get(&app, &delete_url, ADMIN, "2.21").await.json();
+    blank_times(&mut shown["instanceAction"]);
+    for event in shown["instanceAction"]["events"].as_array_mut().unwrap() {
+        blank_times(event);
+    }
+    let mut expected = action("delete", &delete_request);
+    expected["events"] = json!([{"event": "compute_terminate_instance",
+        "start_time": "T", "finish_time": "T", "result": "Success",
+        "traceback": null}]);
+    assert_eq!(shown, json!({ "instanceAction": expected }));
+    let mut shown = get(&app, &delete_url, MEMBER, "2.84").await.json();
+    assert_eq!(
+        shown["instanceAction"]["events"][0]["event"],
+        "compute_terminate_instance"
+    );
+    blank_times(&mut shown["instanceAction"]);
+    assert_eq!(shown["instanceAction"]["action"], "delete");
+    get(
+        &app,
+        &format!("{actions_url}/{create_request}"),
+        MEMBER,
+        "2.21",
+    )
+    .await
+    .json()["instanceAction"]["action"]
+        .as_str()
+        .map(|a| assert_eq!(a, "create"))
+        .unwrap();
+
+    // Another project still cannot see them.
+    let other = member_of(OTHER_PROJECT);
+    let other: Vec<(&str, &str)> = other
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([("OpenStack-API-Version", "compute 2.21")])
+        .collect();
+    app.send(
+        "GET",
+        &format!("/v2.1/servers/{id}/os-instance-actions"),
+        &other,
+        None,
+    )
+    .await
+    .assert_fault(404, "itemNotFound", &gone);
+
+    // The control plane's hard delete does not see it; a reset drops it.
+    assert_eq!(
+        app.send("DELETE", &format!("/_porthole/servers/{id}"), &[], None)
+            .await
+            .status,
+        404
+    );
+    let state = app.send("GET", "/_porthole/state", &[], None).await.json();
+    assert!(!state["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == id.as_str()));
+    assert_eq!(
+        app.send("POST", "/_porthole/reset", &[], None).await.status,
+        200
+    );
+    get(&app, &actions_url, MEMBER, "2.21")
+        .await
+        .assert_fault(404, "itemNotFound", &gone);
+}
+
+#[tokio::test]
+async fn a_deleted_servers_actions_survive_a_sqlite_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("porthole.sqlite3");
+    let store = || -> std::sync::Arc<dyn porthole::store::Store> {
+        std::sync::Arc::new(porthole::store::SqliteStore::open(&path).unwrap())
+    };
+    let (id, create_request, delete_request) = {
+        let app = TestApp::with_store(store()).await;
+        let (id, create_request) = created(&app).await;
+        let deleted = app.send("DELETE", &server_url(&id), &MEMBER, None).await;
+        assert_eq!(deleted.status, 204, "{}", deleted.text());
+        (id, create_request, deleted.request_id())
+    };
+    let app = TestApp::with_store(store()).await;
+    get(&app, &server_url(&id), MEMBER, "2.21")
+        .await
+        .assert_fault(
+            404,
+            "itemNotFound",
+            &format!("Instance {id} could not be found."),
+        );
+    let list = get(
+        &app,
+        &format!("{}/os-instance-actions", server_url(&id)),
+        MEMBER,
+        "2.21",
+    )
+    .await
+    .json();
+    let seen: Vec<(&str, &str)> = list["instanceActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap(),
+                a["request_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("delete", delete_request.as_str()),
+            ("create", create_request.as_str())
+        ]
+    );
+    let shown = get(
+        &app,
+        &format!("{}/os-instance-actions/{delete_request}", server_url(&id)),
+        ADMIN,
+        "2.21",
+    )
+    .await
+    .json();
+    assert_eq!(
+        shown["instanceAction"]["events"][0]["event"],
+        "compute_terminate_instance"
+    );
+}

@@ -18,7 +18,8 @@ fn seed_changes() -> Vec<Change> {
         .unwrap()
 }
 
-/// A mixed batch: rebind a port, delete one, add an action.
+/// A mixed batch: rebind a port, delete one, add an action, soft-delete a
+/// server.
 fn later_changes(world: &World) -> Vec<Change> {
     let mut port = world.port(PORT_FREE).unwrap().clone();
     port.device_id = SERVER.to_owned();
@@ -47,6 +48,7 @@ fn later_changes(world: &World) -> Vec<Change> {
         Change::PutPort(port),
         Change::DeletePort(PORT_FREE2.into()),
         Change::PutAction(action),
+        Change::SoftDeleteServer(SERVER_ERROR.into()),
     ]
 }
 
@@ -76,6 +78,8 @@ async fn durable_round_trip(open: impl Fn() -> Arc<dyn Store>) {
     assert_eq!(loaded.dump(), expected(&[seed, later]));
     assert_eq!(loaded.port(PORT_FREE).unwrap().tag.as_deref(), Some("t"));
     assert_eq!(loaded.ports_of_device(SERVER).count(), 1);
+    assert!(loaded.server(SERVER_ERROR).is_none());
+    assert!(loaded.deleted_server(SERVER_ERROR).is_some());
 }
 
 #[tokio::test]

@@ -21,6 +21,8 @@ impl ApiVersion {
     pub const TAG_IN_RESPONSE: ApiVersion = ApiVersion::new(2, 70);
     /// 2.102: list and show reject query parameters.
     pub const STRICT_QUERY: ApiVersion = ApiVersion::new(2, 102);
+    /// 2.21: instance actions of deleted servers readable.
+    pub const ACTIONS_OF_DELETED: ApiVersion = ApiVersion::new(2, 21);
     /// 2.51: instance action events shown to non-admins.
     pub const EVENTS_FOR_ALL: ApiVersion = ApiVersion::new(2, 51);
     /// 2.58: instance actions carry `updated_at`; list paging.

@@ -39,6 +39,23 @@ pub const DETACH_EVENT: &str = "compute_detach_interface";
 pub const DEVICE_OWNER: &str = "compute:nova";
 
 /// `common.get_instance`: UUID-like, existing, and visible to the caller.
+/// [`find_server`], or with `with_deleted` also a server deleted through
+/// the compute API (the same 404 otherwise).
+pub fn find_server_for_actions<'w>(
+    world: &'w World,
+    caller: &Caller,
+    server_id: &ServerId,
+    with_deleted: bool,
+) -> Result<&'w Server, Fault> {
+    match find_server(world, caller, server_id) {
+        Err(not_found) if with_deleted => match world.deleted_server(server_id) {
+            Some(server) if caller.sees_project(&server.project_id) => Ok(server),
+            _ => Err(not_found),
+        },
+        found => found,
+    }
+}
+
 pub fn find_server<'w>(
     world: &'w World,
     caller: &Caller,
@@ -404,12 +421,16 @@ pub fn detach_interface(
 }
 
 /// GET os-instance-actions: newest first.
+///
+/// `with_deleted`: a server deleted through the compute API is found too
+/// (Nova reads deleted instances here from microversion 2.21).
 pub fn list_instance_actions<'w>(
     world: &'w World,
     caller: &Caller,
     server_id: &ServerId,
+    with_deleted: bool,
 ) -> Result<Vec<&'w InstanceAction>, Fault> {
-    let server = find_server(world, caller, server_id)?;
+    let server = find_server_for_actions(world, caller, server_id, with_deleted)?;
     authorize(caller, Operation::ListInstanceActions, server)?;
     Ok(world.actions_of(server_id).iter().rev().collect())
 }
@@ -419,8 +440,9 @@ pub fn show_instance_action<'w>(
     caller: &Caller,
     server_id: &ServerId,
     request_id: &str,
+    with_deleted: bool,
 ) -> Result<&'w InstanceAction, Fault> {
-    let server = find_server(world, caller, server_id)?;
+    let server = find_server_for_actions(world, caller, server_id, with_deleted)?;
     authorize(caller, Operation::ShowInstanceAction, server)?;
     world
         .action(server_id, request_id)
@@ -462,13 +484,23 @@ pub fn patch_server(txn: &mut Txn, server_id: &ServerId, patch: ServerPatch) -> 
     Some(server)
 }
 
-/// Delete a server: its ports are detached as a detach would (ports given
-/// by the user kept and unbound, the compute service's own deleted), and its
-/// instance actions go with it. Whether it existed.
+/// The control plane's hard delete: its ports are detached as a detach
+/// would (ports given by the user kept and unbound, the compute service's
+/// own deleted), and its instance actions go with it (a server deleted
+/// through the compute API, kept for its actions, is not found here).
+/// Whether it existed.
 pub fn delete_server(txn: &mut Txn, server_id: &ServerId) -> bool {
     if txn.world().server(server_id).is_none() {
         return false;
     }
+    detach_all_ports(txn, server_id);
+    txn.put(Change::DeleteServer(server_id.clone()));
+    true
+}
+
+/// A server's ports as a delete treats them: ports given by the user kept
+/// and unbound, the compute service's own deleted.
+pub(crate) fn detach_all_ports(txn: &mut Txn, server_id: &ServerId) {
     let ports: Vec<Port> = txn
         .world()
         .ports_of_device(server_id.as_str())
@@ -481,8 +513,6 @@ pub fn delete_server(txn: &mut Txn, server_id: &ServerId) -> bool {
             txn.put(Change::DeletePort(port.id));
         }
     }
-    txn.put(Change::DeleteServer(server_id.clone()));
-    true
 }
 
 /// A port detached from its device.

@@ -206,6 +206,8 @@ pub struct CreateRequest {
 
 pub const CREATE_ACTION: &str = "create";
 pub const BUILD_EVENT: &str = "compute__do_build_and_run_instance";
+pub const DELETE_ACTION: &str = "delete";
+pub const TERMINATE_EVENT: &str = "compute_terminate_instance";
 
 /// `POST /servers`: the API's checks (policy, flavor, image, networks),
 /// then the build: the server and its ports, `ACTIVE` at once or `BUILD`
@@ -369,7 +371,14 @@ pub fn delete_server(txn: &mut Txn, ctx: &OpContext, server_id: &ServerId) -> Re
     if server.locked && !ctx.caller.is_admin() {
         return Err(Fault::InstanceLocked(server.id.to_string()));
     }
-    super::ops::delete_server(txn, server_id);
+    // Nova records `delete` in the API and the compute manager's
+    // `terminate_instance` event, then soft-deletes the instance row: its
+    // actions stay readable (os-instance-actions from 2.21).
+    let mut action = start_action(ctx, txn, &server, DELETE_ACTION);
+    super::ops::detach_all_ports(txn, server_id);
+    finish_event(ctx, &mut action, TERMINATE_EVENT, Ok(()));
+    txn.put(Change::PutAction(action));
+    txn.put(Change::SoftDeleteServer(server_id.clone()));
     Ok(())
 }
 

@@ -28,8 +28,13 @@ pub enum Change {
     PutToken(Token),
     /// A revoked token.
     DeleteToken(String),
-    /// A server gone, with its instance actions (its ports are changed first).
+    /// A server gone for good, with its instance actions (its ports are
+    /// changed first): the control plane's hard delete.
     DeleteServer(ServerId),
+    /// A server deleted through the compute API: gone from every server
+    /// lookup, kept (with its instance actions) for the instance-action
+    /// lookups, as Nova's soft-deleted instance rows are.
+    SoftDeleteServer(ServerId),
     /// Everything but tokens dropped (the control plane's reset).
     Reset,
 }
@@ -37,6 +42,9 @@ pub enum Change {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct World {
     servers: HashMap<ServerId, Server>,
+    /// Servers deleted through the compute API (see
+    /// [`Change::SoftDeleteServer`]).
+    deleted_servers: HashMap<ServerId, Server>,
     networks: BTreeMap<NetworkId, Network>,
     subnets: BTreeMap<SubnetId, Subnet>,
     /// network id → its subnet ids, in creation order.
@@ -75,6 +83,18 @@ impl World {
     }
     pub fn servers(&self) -> impl Iterator<Item = &Server> {
         self.servers.values()
+    }
+    /// A server deleted through the compute API (only the instance-action
+    /// lookups read these).
+    pub fn deleted_server<Q>(&self, id: &Q) -> Option<&Server>
+    where
+        ServerId: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.deleted_servers.get(id)
+    }
+    pub fn deleted_servers(&self) -> impl Iterator<Item = &Server> {
+        self.deleted_servers.values()
     }
     pub fn network<Q>(&self, id: &Q) -> Option<&Network>
     where
@@ -180,8 +200,10 @@ impl World {
         match change {
             Change::PutServer(server) => {
                 let id = server.id.clone();
+                // A put revives a deleted server of that id (stores agree).
+                let deleted = self.deleted_servers.remove(&id);
                 let prior = self.servers.insert(id.clone(), server);
-                Undo::Server(id, prior)
+                Undo::Server { id, prior, deleted }
             }
             Change::PutNetwork(network) => {
                 let id = network.id.clone();
@@ -266,13 +288,22 @@ impl World {
             }
             Change::DeleteServer(id) => {
                 let server = self.servers.remove(&id);
+                let deleted = self.deleted_servers.remove(&id);
                 let actions = self.actions.remove(&id);
                 Undo::ServerGone {
                     id,
                     server,
+                    deleted,
                     actions,
                 }
             }
+            Change::SoftDeleteServer(id) => match self.servers.remove(&id) {
+                Some(server) => {
+                    let prior = self.deleted_servers.insert(id.clone(), server);
+                    Undo::SoftDeleted { id, prior }
+                }
+                None => Undo::Nothing,
+            },
             Change::Reset => {
                 let tokens = std::mem::take(&mut self.tokens);
                 let before = std::mem::replace(
@@ -290,7 +321,12 @@ impl World {
     /// Put back what one change replaced or removed; undos run newest first.
     fn undo(&mut self, undo: Undo) {
         match undo {
-            Undo::Server(id, prior) => restore(&mut self.servers, id, prior),
+            Undo::Server { id, prior, deleted } => {
+                if let Some(deleted) = deleted {
+                    self.deleted_servers.insert(id.clone(), deleted);
+                }
+                restore(&mut self.servers, id, prior);
+            }
             Undo::Network(id, prior) => restore_ordered(&mut self.networks, id, prior),
             Undo::Subnet {
                 id,
@@ -355,15 +391,29 @@ impl World {
             Undo::ServerGone {
                 id,
                 server,
+                deleted,
                 actions,
             } => {
                 if let Some(actions) = actions {
                     self.actions.insert(id.clone(), actions);
                 }
+                if let Some(deleted) = deleted {
+                    self.deleted_servers.insert(id.clone(), deleted);
+                }
                 if let Some(server) = server {
                     self.servers.insert(id, server);
                 }
             }
+            Undo::SoftDeleted { id, prior } => {
+                let server = match prior {
+                    Some(prior) => self.deleted_servers.insert(id.clone(), prior),
+                    None => self.deleted_servers.remove(&id),
+                };
+                if let Some(server) = server {
+                    self.servers.insert(id, server);
+                }
+            }
+            Undo::Nothing => {}
             Undo::Reset(before) => {
                 // Tokens outlive a reset; later token changes are undone already.
                 let tokens = std::mem::take(&mut self.tokens);
@@ -432,6 +482,12 @@ impl World {
         let mut servers: Vec<_> = self.servers.values().collect();
         servers.sort_by(|a, b| a.id.cmp(&b.id));
         changes.extend(servers.into_iter().cloned().map(Change::PutServer));
+        let mut deleted: Vec<_> = self.deleted_servers.values().collect();
+        deleted.sort_by(|a, b| a.id.cmp(&b.id));
+        for server in deleted {
+            changes.push(Change::PutServer(server.clone()));
+            changes.push(Change::SoftDeleteServer(server.id.clone()));
+        }
         changes.extend(self.networks.values().cloned().map(Change::PutNetwork));
         changes.extend(self.subnets.values().cloned().map(Change::PutSubnet));
         let mut ports: Vec<_> = self.ports.values().collect();
@@ -457,7 +513,12 @@ pub struct Savepoint {
 /// What one applied change replaced or removed.
 #[derive(Debug)]
 enum Undo {
-    Server(ServerId, Option<Server>),
+    Server {
+        id: ServerId,
+        prior: Option<Server>,
+        /// The deleted server of that id the put revived.
+        deleted: Option<Server>,
+    },
     Network(NetworkId, Option<Network>),
     Subnet {
         id: SubnetId,
@@ -481,8 +542,16 @@ enum Undo {
     ServerGone {
         id: ServerId,
         server: Option<Server>,
+        deleted: Option<Server>,
         actions: Option<ServerActions>,
     },
+    /// A server moved to the deleted ones, and the deleted one it replaced.
+    SoftDeleted {
+        id: ServerId,
+        prior: Option<Server>,
+    },
+    /// The change changed nothing.
+    Nothing,
     /// The whole world before the reset, tokens aside.
     Reset(Box<World>),
 }
@@ -741,6 +810,14 @@ mod tests {
         txn.put(Change::PutAction(replaced));
         txn.put(Change::PutToken(token("t3")));
         txn.put(Change::DeleteToken("t1".into()));
+        txn.put(Change::SoftDeleteServer("s2".into()));
+        txn.put(Change::SoftDeleteServer("missing".into()));
+        assert!(txn.world().server("s2").is_none());
+        assert!(txn.world().deleted_server("s2").is_some());
+        let revived = txn.world().deleted_server("s2").unwrap().clone();
+        txn.put(Change::PutServer(revived));
+        assert!(txn.world().deleted_server("s2").is_none());
+        txn.put(Change::SoftDeleteServer("s2".into()));
         txn.put(Change::DeleteServer("s2".into()));
         let kept = txn.world().server("s1").unwrap().clone();
         txn.put(Change::Reset);

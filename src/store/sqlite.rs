@@ -79,6 +79,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/003_token_scopes.sql")),
         M::up(include_str!("../../migrations/sqlite/004_network_api.sql")),
         M::up(include_str!("../../migrations/sqlite/005_servers_api.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/006_deleted_servers.sql"
+        )),
     ])
 }
 
@@ -232,11 +235,12 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
     match change {
         Change::PutServer(s) => {
             tx.prepare_cached(
-                "INSERT INTO servers (id, name, project_id, user_id, vm_state, task_state, locked, launched, details)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO servers (id, name, project_id, user_id, vm_state, task_state, locked, launched, details, deleted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
                    user_id = excluded.user_id, vm_state = excluded.vm_state, task_state = excluded.task_state,
-                   locked = excluded.locked, launched = excluded.launched, details = excluded.details",
+                   locked = excluded.locked, launched = excluded.launched, details = excluded.details,
+                   deleted = 0",
             )?
             .execute(params![s.id, s.name, s.project_id, s.user_id, s.vm_state, s.task_state, s.locked, s.launched,
                 serde_json::to_string(&s.details).expect("details serialise")])?;
@@ -371,6 +375,10 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
             tx.prepare_cached("DELETE FROM servers WHERE id = ?1")?
                 .execute([id])?;
         }
+        Change::SoftDeleteServer(id) => {
+            tx.prepare_cached("UPDATE servers SET deleted = 1 WHERE id = ?1")?
+                .execute([id])?;
+        }
         Change::Reset => {
             tx.execute_batch(
                 "DELETE FROM port_fixed_ips; DELETE FROM ports; DELETE FROM subnets;
@@ -405,10 +413,12 @@ fn attrs_column(row: &rusqlite::Row, column: usize) -> rusqlite::Result<NeutronA
 fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     let mut world = World::default();
     let mut servers = connection.prepare(
-        "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched, details FROM servers ORDER BY rowid",
+        "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched, details, deleted
+         FROM servers ORDER BY rowid",
     )?;
     for server in servers.query_map([], |r| {
-        Ok(Server {
+        let deleted: bool = r.get(9)?;
+        let server = Server {
             id: r.get(0)?,
             name: r.get(1)?,
             project_id: r.get(2)?,
@@ -427,9 +437,15 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
                     )
                 })?
             },
-        })
+        };
+        Ok((server, deleted))
     })? {
-        world.apply(Change::PutServer(server?));
+        let (server, deleted) = server?;
+        let id = server.id.clone();
+        world.apply(Change::PutServer(server));
+        if deleted {
+            world.apply(Change::SoftDeleteServer(id));
+        }
     }
     let mut networks = connection.prepare(
         "SELECT id, name, project_id, shared, external, port_security_enabled, neutron FROM networks ORDER BY rowid",
@@ -756,5 +772,34 @@ mod tests {
             loaded.server("s2").unwrap().details,
             ServerDetails::default()
         );
+    }
+
+    /// Migration 006: a soft-deleted server comes back deleted (rows from
+    /// before it are live); a later put of the same id makes it live again,
+    /// and a hard delete removes it.
+    #[tokio::test]
+    async fn deleted_servers_stay_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .submit(vec![
+                server("s1", VmState::Active, None),
+                server("s2", VmState::Active, None),
+                server("s3", VmState::Active, None),
+                Change::SoftDeleteServer("s1".into()),
+                Change::SoftDeleteServer("s2".into()),
+                Change::SoftDeleteServer("s3".into()),
+                server("s2", VmState::Stopped, None),
+                Change::DeleteServer("s3".into()),
+            ])
+            .await
+            .unwrap();
+        let loaded = store.load().await.unwrap();
+        assert!(loaded.server("s1").is_none());
+        assert!(loaded.deleted_server("s1").is_some());
+        assert_eq!(loaded.server("s2").unwrap().vm_state, VmState::Stopped);
+        assert!(loaded.deleted_server("s2").is_none());
+        assert!(loaded.server("s3").is_none() && loaded.deleted_server("s3").is_none());
     }
 }

@@ -166,7 +166,7 @@ fn action_summary(
         (status = 200, description = "The server's actions; `links` holds the next page when `limit` filled this one.", body = InstanceActions),
         (status = 400, description = "Invalid query (2.58+); unknown marker; URL project is not the token's.", body = NovaFault),
         (status = 403, description = "Policy `os_compute_api:os-instance-actions:list` denies.", body = NovaFault),
-        (status = 404, description = "No such server (or another project's).", body = NovaFault),
+        (status = 404, description = "No such server (or another project's); a deleted server's actions are found from 2.21.", body = NovaFault),
     )
 )]
 pub async fn list_instance_actions(
@@ -180,7 +180,12 @@ pub async fn list_instance_actions(
     let query = list_query(query.as_deref(), ctx.version)?;
     app.cloud
         .read(|world| {
-            let actions = ops::list_instance_actions(world, &ctx.caller, &path.server_id)?;
+            let actions = ops::list_instance_actions(
+                world,
+                &ctx.caller,
+                &path.server_id,
+                ctx.version >= ApiVersion::ACTIONS_OF_DELETED,
+            )?;
             // Nova's `actions_get`: a zero limit answers before the marker is
             // looked up; the marker is found among all the server's actions,
             // and the page holds the filtered actions older than it.
@@ -263,7 +268,7 @@ fn next_link(headers: &HeaderMap, path: &ServerPath, query: &ListQuery, marker: 
         (status = 200, description = "The action.", body = OneInstanceAction),
         (status = 400, description = "URL project is not the token's; a query parameter at 2.102+.", body = NovaFault),
         (status = 403, description = "Policy `os_compute_api:os-instance-actions:show` denies.", body = NovaFault),
-        (status = 404, description = "No such server, or no such action on it.", body = NovaFault),
+        (status = 404, description = "No such server, or no such action on it; a deleted server's actions are found from 2.21.", body = NovaFault),
     )
 )]
 pub async fn show_instance_action(
@@ -277,12 +282,18 @@ pub async fn show_instance_action(
     let version = ctx.version;
     app.cloud
         .read(|world| {
-            let action =
-                ops::show_instance_action(world, &ctx.caller, &path.server_id, &path.request_id)?;
-            let server_project = world
-                .server(&path.server_id)
-                .map(|s| s.project_id.as_str())
-                .unwrap_or_default();
+            let with_deleted = version >= ApiVersion::ACTIONS_OF_DELETED;
+            let action = ops::show_instance_action(
+                world,
+                &ctx.caller,
+                &path.server_id,
+                &path.request_id,
+                with_deleted,
+            )?;
+            let server_project =
+                ops::find_server_for_actions(world, &ctx.caller, &path.server_id, with_deleted)
+                    .map(|s| s.project_id.as_str())
+                    .unwrap_or_default();
             // Nova's `os-instance-actions:events` (admin by default) decides
             // what an event shows beyond its name, times and result.
             let admin = ctx

@@ -581,7 +581,9 @@ pub async fn create_server(
 }
 
 /// Delete a server: 204. Its ports go as a detach treats them (ports
-/// given by `port` kept and unbound, created ones deleted).
+/// given by `port` kept and unbound, created ones deleted); the instance
+/// action `delete` is recorded and the server soft-deleted: gone from the
+/// server lookups, its instance actions readable from 2.21.
 #[utoipa::path(
     delete,
     path = "/v2.1/{project_id}/servers/{server_id}",

@@ -289,7 +289,8 @@ pub async fn update_server(
     Ok(json_response(StatusCode::OK, &SeedServer::from(&server)))
 }
 
-/// Delete a server; its ports are detached as a detach would.
+/// Delete a server for good (the test suite's hard delete): its ports are
+/// detached as a detach would, its instance actions go with it.
 #[utoipa::path(
     delete,
     path = "/_porthole/servers/{server_id}",
