@@ -1331,3 +1331,19 @@ async fn port_address_and_mac_updates() {
         "Cannot update read-only attribute network_id",
     );
 }
+
+#[tokio::test]
+async fn an_undecodable_id_is_neutrons_404() {
+    let app = TestApp::new().await;
+    for kind in ["networks", "subnets", "ports"] {
+        for method in ["GET", "PUT", "DELETE"] {
+            let reply = member(&app, method, &format!("{V2}/{kind}/%FF"), None).await;
+            assert_neutron_error(
+                &reply,
+                404,
+                "HTTPNotFound",
+                "The resource could not be found.",
+            );
+        }
+    }
+}

@@ -493,6 +493,13 @@ async fn images_list_by_name_and_show() {
     let missing = app.send("GET", "/image/v2/images/x", &MEMBER, None).await;
     assert_eq!(missing.status, 404);
     assert!(missing.text().contains("No image found with ID x"));
+    // An id that is not UTF-8 is Glance's 404 too, not the framework's 400.
+    let undecodable = app.send("GET", "/image/v2/images/%FF", &MEMBER, None).await;
+    assert_eq!(undecodable.status, 404);
+    assert_eq!(
+        undecodable.text(),
+        "404 Not Found\n\nNo image found with ID %FF\n\n   "
+    );
 }
 
 // --- create and delete

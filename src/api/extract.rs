@@ -103,6 +103,28 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for FaultPa
     }
 }
 
+/// What an API answers for a path parameter it cannot decode (not UTF-8):
+/// each API its own "not found".
+pub trait Undecodable {
+    fn response(parts: &Parts) -> Response;
+}
+
+/// Path parameters whose rejection is `A`'s answer.
+pub struct PathIn<A, T>(pub T, pub std::marker::PhantomData<fn() -> A>);
+
+impl<S: Send + Sync, A: Undecodable, T: DeserializeOwned + Send> FromRequestParts<S>
+    for PathIn<A, T>
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathIn(value, std::marker::PhantomData)),
+            Err(_) => Err(A::response(parts)),
+        }
+    }
+}
+
 /// A body up to `LIMIT` bytes; over it, a 413 fault (the control plane).
 pub struct LimitedBody<const LIMIT: usize>(pub Bytes);
 

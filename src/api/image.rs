@@ -2,12 +2,13 @@
 //! list (with Glance's exact `name` filter) and show. Just enough for
 //! clients to resolve `--image cirros-0.6.3-x86_64-disk` to an id.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
 
+use super::extract::{PathIn, Undecodable};
 use super::response::{base_url, json_response, with_content_type};
 use crate::app::AppState;
 use crate::domain::catalog::Image;
@@ -129,7 +130,7 @@ pub async fn list_images(
 pub async fn show_image(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(image_id): Path<String>,
+    PathIn(image_id, _): PathIn<Glance, String>,
 ) -> Response {
     match app
         .options
@@ -138,10 +139,25 @@ pub async fn show_image(
         .filter(|i| visible(&caller, i))
     {
         Some(image) => json_response(StatusCode::OK, &image_view(image)),
-        None => with_content_type(
-            StatusCode::NOT_FOUND,
-            format!("404 Not Found\n\nNo image found with ID {image_id}\n\n   "),
-            "text/plain; charset=UTF-8",
-        ),
+        None => not_found(&image_id),
+    }
+}
+
+/// Glance's 404 page.
+fn not_found(image_id: &str) -> Response {
+    with_content_type(
+        StatusCode::NOT_FOUND,
+        format!("404 Not Found\n\nNo image found with ID {image_id}\n\n   "),
+        "text/plain; charset=UTF-8",
+    )
+}
+
+/// Glance's answer to an id it cannot decode: no such image.
+pub struct Glance;
+
+impl Undecodable for Glance {
+    fn response(parts: &axum::http::request::Parts) -> Response {
+        let id = parts.uri.path().rsplit('/').next().unwrap_or_default();
+        not_found(id)
     }
 }

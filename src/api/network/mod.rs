@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::extract::read_body;
+use super::extract::{read_body, PathIn, Undecodable};
 use super::response::{base_url, raw_json_response};
 use crate::domain::network::NeutronFault;
 use crate::domain::Timestamp;
@@ -544,3 +544,15 @@ pub fn to_object(value: &impl Serialize) -> Map<String, Value> {
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// Neutron's answer to an id it cannot decode: its router's 404.
+pub struct Neutron;
+
+impl Undecodable for Neutron {
+    fn response(_: &axum::http::request::Parts) -> Response {
+        NeutronFault::new(404, "HTTPNotFound", "The resource could not be found.").into_response()
+    }
+}
+
+/// A resource id in a network API path.
+pub type IdPath = PathIn<Neutron, String>;

@@ -2,18 +2,19 @@
 //! update, delete, and the network's wire type.
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::IdPath;
 use super::{
     created_response, json_body, list_response, neutron_time, no_content, one_response, reorder,
     resource_objects, store_fault, to_object, Attributes, ListQuery,
 };
-use crate::api::extract::ApiContext;
+use crate::api::extract::{ApiContext, PathIn};
 use crate::api::fault::NeutronErrorBody;
 use crate::app::AppState;
 use crate::domain::network::{self as rules, NetworkRequest, NeutronFault};
@@ -218,7 +219,7 @@ pub async fn list_networks(
 pub async fn show_network(
     State(app): State<AppState>,
     ctx: ApiContext,
-    Path(id): Path<String>,
+    PathIn(id, _): IdPath,
     RawQuery(query): RawQuery,
 ) -> Result<Response, NeutronFault> {
     let query = ListQuery::parse(query.as_deref())?;
@@ -309,7 +310,7 @@ pub async fn create_network(
 pub async fn update_network(
     State(app): State<AppState>,
     ctx: ApiContext,
-    Path(id): Path<String>,
+    PathIn(id, _): IdPath,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, NeutronFault> {
@@ -355,7 +356,7 @@ pub async fn update_network(
 pub async fn delete_network(
     State(app): State<AppState>,
     ctx: ApiContext,
-    Path(id): Path<String>,
+    PathIn(id, _): IdPath,
 ) -> Result<Response, NeutronFault> {
     app.cloud
         .write(|txn| rules::delete_network(txn, &ctx.caller, &id))

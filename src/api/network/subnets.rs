@@ -2,18 +2,19 @@
 //! update, delete, and the subnet's wire type.
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::IdPath;
 use super::{
     created_response, json_body, list_response, neutron_time, no_content, one_response,
     resource_objects, store_fault, to_object, Attributes, ListQuery,
 };
-use crate::api::extract::ApiContext;
+use crate::api::extract::{ApiContext, PathIn};
 use crate::api::fault::NeutronErrorBody;
 use crate::app::AppState;
 use crate::domain::network::{self as rules, NeutronFault, SubnetRequest};
@@ -253,7 +254,7 @@ pub async fn list_subnets(
 pub async fn show_subnet(
     State(app): State<AppState>,
     ctx: ApiContext,
-    Path(id): Path<String>,
+    PathIn(id, _): IdPath,
     RawQuery(query): RawQuery,
 ) -> Result<Response, NeutronFault> {
     let query = ListQuery::parse(query.as_deref())?;
@@ -339,7 +340,7 @@ pub async fn create_subnet(
 pub async fn update_subnet(
     State(app): State<AppState>,
     ctx: ApiContext,
-    Path(id): Path<String>,
+    PathIn(id, _): IdPath,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, NeutronFault> {
@@ -385,7 +386,7 @@ pub async fn update_subnet(
 pub async fn delete_subnet(
     State(app): State<AppState>,
     ctx: ApiContext,
-    Path(id): Path<String>,
+    PathIn(id, _): IdPath,
 ) -> Result<Response, NeutronFault> {
     app.cloud
         .write(|txn| rules::delete_subnet(txn, &ctx.caller, &id))
