@@ -556,3 +556,24 @@ impl Undecodable for Neutron {
 
 /// A resource id in a network API path.
 pub type IdPath = PathIn<Neutron, String>;
+
+/// Neutron's bulk create: every request or none. The first failure rolls
+/// back those made before it, within the same transaction.
+pub fn create_all<R, T>(
+    txn: &mut crate::domain::world::Txn<'_>,
+    requests: Vec<R>,
+    mut create: impl FnMut(&mut crate::domain::world::Txn<'_>, R) -> Result<T, NeutronFault>,
+) -> Result<Vec<T>, NeutronFault> {
+    let savepoint = txn.savepoint();
+    let mut created = Vec::with_capacity(requests.len());
+    for request in requests {
+        match create(txn, request) {
+            Ok(made) => created.push(made),
+            Err(fault) => {
+                txn.rollback_to(savepoint);
+                return Err(fault);
+            }
+        }
+    }
+    Ok(created)
+}

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use super::IdPath;
 use super::{
-    created_response, json_body, list_response, neutron_time, no_content, one_response, reorder,
-    resource_objects, store_fault, to_object, Attributes, ListQuery,
+    create_all, created_response, json_body, list_response, neutron_time, no_content, one_response,
+    reorder, resource_objects, store_fault, to_object, Attributes, ListQuery,
 };
 use crate::api::extract::{ApiContext, PathIn};
 use crate::api::fault::NeutronErrorBody;
@@ -267,17 +267,9 @@ pub async fn create_network(
     let now = model::now();
     app.cloud
         .write(|txn| {
-            let savepoint = txn.savepoint();
-            let mut created = Vec::new();
-            for r in requests {
-                match rules::create_network(txn, &ctx.caller, now, r) {
-                    Ok(network) => created.push(network),
-                    Err(fault) => {
-                        txn.rollback_to(savepoint);
-                        return Err(fault);
-                    }
-                }
-            }
+            let created = create_all(txn, requests, |txn, r| {
+                rules::create_network(txn, &ctx.caller, now, r)
+            })?;
             let items = created
                 .iter()
                 .map(|n| {

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use super::IdPath;
 use super::{
-    created_response, json_body, list_response, neutron_time, no_content, one_response, reorder,
-    resource_objects, store_fault, to_object, Attributes, ListQuery,
+    create_all, created_response, json_body, list_response, neutron_time, no_content, one_response,
+    reorder, resource_objects, store_fault, to_object, Attributes, ListQuery,
 };
 use crate::api::extract::{ApiContext, PathIn};
 use crate::api::fault::NeutronErrorBody;
@@ -342,17 +342,9 @@ pub async fn create_port(
     let now = model::now();
     app.cloud
         .write(|txn| {
-            let savepoint = txn.savepoint();
-            let mut created = Vec::new();
-            for r in requests {
-                match rules::create_port(txn, &ctx.caller, now, r) {
-                    Ok(port) => created.push(port),
-                    Err(fault) => {
-                        txn.rollback_to(savepoint);
-                        return Err(fault);
-                    }
-                }
-            }
+            let created = create_all(txn, requests, |txn, r| {
+                rules::create_port(txn, &ctx.caller, now, r)
+            })?;
             let items = created
                 .iter()
                 .map(|p| reorder(item(txn.world(), &ctx.caller, p), CREATE_ORDER))

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::IdPath;
 use super::{
-    created_response, json_body, list_response, neutron_time, no_content, one_response,
+    create_all, created_response, json_body, list_response, neutron_time, no_content, one_response,
     resource_objects, store_fault, to_object, Attributes, ListQuery,
 };
 use crate::api::extract::{ApiContext, PathIn};
@@ -305,17 +305,9 @@ pub async fn create_subnet(
     let now = model::now();
     app.cloud
         .write(|txn| {
-            let savepoint = txn.savepoint();
-            let mut created = Vec::new();
-            for r in requests {
-                match rules::create_subnet(txn, &ctx.caller, now, r) {
-                    Ok(subnet) => created.push(subnet),
-                    Err(fault) => {
-                        txn.rollback_to(savepoint);
-                        return Err(fault);
-                    }
-                }
-            }
+            let created = create_all(txn, requests, |txn, r| {
+                rules::create_subnet(txn, &ctx.caller, now, r)
+            })?;
             let items = created.iter().map(|s| item(txn.world(), s)).collect();
             Ok(created_response("subnet", "subnets", items, bulk))
         })
