@@ -258,7 +258,7 @@ mod tests {
             .await
             .unwrap();
         let state = AppState::new(cloud, AuthMode::Noauth);
-        let before = state.cloud.read(|world| world.clone()).await;
+        let before = state.cloud.read(|world| world.clone()).await.unwrap();
         let writer = state.clone();
         let routes = Router::new().route(
             "/v2.1/boom",
@@ -280,6 +280,9 @@ mod tests {
         let request = Request::post("/v2.1/boom").body(Body::empty()).unwrap();
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), 500);
-        assert_eq!(state.cloud.read(|world| world.clone()).await, before);
+        assert_eq!(
+            state.cloud.read(|world| world.clone()).await.unwrap(),
+            before
+        );
     }
 }

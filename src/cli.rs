@@ -20,6 +20,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the serve flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API.
@@ -49,9 +51,18 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8774].
     #[arg(long, env = "PORTHOLE_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// Storage backend [default: sqlite].
-    #[arg(long, env = "PORTHOLE_STORE", value_enum)]
+    /// Storage backend: sqlite, memory, or a PostgreSQL URL
+    /// (postgres://user@host:5432/db) [default: sqlite].
+    #[arg(
+        long,
+        env = "PORTHOLE_STORE",
+        value_name = "sqlite|memory|postgres://…"
+    )]
     pub store: Option<StoreKind>,
+    /// Milliseconds a request waits for the store before it is answered
+    /// 503 [default: 5000].
+    #[arg(long, env = "PORTHOLE_STORE_TIMEOUT_MS")]
+    pub store_timeout_ms: Option<u64>,
     /// Directory of the SQLite database [default: ./porthole-data].
     #[arg(long, env = "PORTHOLE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -101,6 +112,12 @@ impl ServeArgs {
         Ok(Config {
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             store: self.store.or(file.store).unwrap_or(defaults.store),
+            store_timeout: self
+                .store_timeout_ms
+                .or(file.store_timeout_ms)
+                .filter(|ms| *ms > 0)
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(defaults.store_timeout),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
             seed: self.seed.or(file.seed),
             auth: self.auth.or(file.auth).unwrap_or(defaults.auth),

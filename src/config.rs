@@ -8,13 +8,52 @@ use serde::Deserialize;
 
 use crate::domain::PortStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+/// Where the state lives: `sqlite`, `memory` or a PostgreSQL URL.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum StoreKind {
-    /// Embedded SQLite file under the data directory (durable; the default).
+    /// Embedded SQLite file under the data directory (durable; the default;
+    /// several processes on one host may share it).
     Sqlite,
-    /// In memory only: lost when the process ends.
+    /// In memory only: lost when the process ends; one process.
     Memory,
+    /// PostgreSQL at this URL (`postgres://user@host:5432/db`): several
+    /// processes, on any hosts, share it.
+    Postgres(String),
+}
+
+impl std::str::FromStr for StoreKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "sqlite" => Ok(StoreKind::Sqlite),
+            "memory" => Ok(StoreKind::Memory),
+            url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreKind::Postgres(url.to_owned()))
+            }
+            other => Err(format!(
+                "unknown store '{other}': expected sqlite, memory or a postgres:// URL"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for StoreKind {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+// By hand: a URL's password never reaches a log line.
+impl std::fmt::Debug for StoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreKind::Sqlite => f.write_str("Sqlite"),
+            StoreKind::Memory => f.write_str("Memory"),
+            StoreKind::Postgres(_) => f.write_str("Postgres(<url>)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -180,6 +219,7 @@ pub fn default_identity() -> IdentityConfig {
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub store: Option<StoreKind>,
+    pub store_timeout_ms: Option<u64>,
     pub data_dir: Option<PathBuf>,
     pub seed: Option<PathBuf>,
     pub auth: Option<AuthMode>,
@@ -212,6 +252,8 @@ impl FileConfig {
 pub struct Config {
     pub listen: SocketAddr,
     pub store: StoreKind,
+    /// How long a request waits for the store before Nova's 503.
+    pub store_timeout: std::time::Duration,
     pub data_dir: PathBuf,
     pub seed: Option<PathBuf>,
     pub auth: AuthMode,
@@ -241,6 +283,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8774)),
             store: StoreKind::Sqlite,
+            store_timeout: crate::service::DEFAULT_STORE_TIMEOUT,
             data_dir: PathBuf::from("porthole-data"),
             seed: None,
             auth: AuthMode::Builtin,

@@ -11,7 +11,10 @@ use crate::domain::ids::IdSource;
 use crate::domain::Policy;
 use crate::seed::SeedDocument;
 use crate::service::Cloud;
-use crate::store::{MemoryStore, SqliteStore, Store};
+use crate::store::{MemoryStore, PostgresStore, SqliteStore, Store};
+
+/// Connections each process keeps to PostgreSQL.
+const POSTGRES_CONNECTIONS: u32 = 8;
 
 /// The configured store, loaded and seeded.
 pub async fn open_state(config: &Config) -> Result<AppState, String> {
@@ -37,8 +40,13 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
             return Err("auth = keystone needs a [keystone] section in the config file".into())
         }
     };
-    let store: Arc<dyn Store> = match config.store {
+    let store: Arc<dyn Store> = match &config.store {
         StoreKind::Memory => Arc::new(MemoryStore),
+        StoreKind::Postgres(url) => Arc::new(
+            PostgresStore::open(url, POSTGRES_CONNECTIONS, config.store_timeout)
+                .await
+                .map_err(|e| format!("cannot open the PostgreSQL store: {e}"))?,
+        ),
         StoreKind::Sqlite => {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
                 format!(
@@ -58,12 +66,12 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         Some(seed) => IdSource::seeded(seed),
         None => IdSource::random(),
     };
-    let cloud = Cloud::open_with(store, ids)
+    let cloud = Cloud::open_configured(store, ids, config.store_timeout)
         .await
         .map_err(|e| format!("cannot load state: {e}"))?;
     // Read before the seed can fill it.
     let held_state = cloud
-        .read(|world| (!world.is_empty()).then(|| world.next_sequence()))
+        .read_local(|world| (!world.is_empty()).then(|| world.next_sequence()))
         .await;
     let mut seed = Vec::new();
     if let Some(path) = &config.seed {

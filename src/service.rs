@@ -1,30 +1,71 @@
-//! The state service: the world in memory behind one lock, every change made
-//! durable by the store before the caller hears of it.
+//! The state service: the world in memory as the fast read path, kept
+//! current with the store's change log (which every process sharing the
+//! store follows), every change durable before the caller hears of it.
+//!
+//! - A read first makes sure this process has applied every batch any
+//!   process committed before the read began ([`Cloud::read`]).
+//! - Writes go through one committer task per process: it takes the
+//!   store's write lock, applies what other processes committed meanwhile,
+//!   lets every writer waiting at that moment run its transaction on the
+//!   world, and commits their batches together (one disk sync for all).
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
-use tokio::sync::RwLock;
+use tokio::sync::{mpsc, oneshot, watch, Mutex, RwLock};
 
 use crate::domain::ids::IdSource;
 use crate::domain::world::Txn;
 use crate::domain::{Change, World};
-use crate::store::{Store, StoreError};
+use crate::store::{Catchup, Head, Position, Store, StoreError};
+
+/// How long a request waits for the store by default.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Guarded {
     world: World,
-    /// Bumped on every reload after a store failure; a failure seen under an
-    /// older generation has already been dealt with.
-    generation: u64,
+    /// The last batch of the log applied to `world`.
+    position: Position,
+}
+
+/// The outcome of a group's commit, for each of its writers.
+type GroupResult = Option<Result<Position, StoreError>>;
+
+/// A writer's turn in an open write session.
+struct Permit {
+    /// Where the writer puts its batch, under the world's lock (so the
+    /// batches keep the order they were applied in).
+    batches: Arc<StdMutex<Vec<Vec<Change>>>>,
+    /// Dropped once the writer is done (or gone).
+    _done: oneshot::Sender<()>,
+    /// The group's commit.
+    committed: watch::Receiver<GroupResult>,
+}
+
+struct Shared {
+    state: RwLock<Guarded>,
+    /// `state.position`, readable without the lock.
+    applied: AtomicU64,
+    /// The world may hold changes that a failed commit did not make
+    /// durable: reload before serving from it.
+    stale: AtomicBool,
+    /// Held while the position moves (a write session, a catch-up, a
+    /// reload), so that no batch is applied twice.
+    log: Mutex<()>,
+    store: Arc<dyn Store>,
+    ids: IdSource,
+    timeout: Duration,
+    /// How long writes wait for durability (seconds).
+    commit_seconds: Histogram,
 }
 
 pub struct Cloud {
-    state: RwLock<Guarded>,
-    store: Arc<dyn Store>,
-    ids: IdSource,
-    /// How long writes wait for durability (seconds).
-    commit_seconds: Histogram,
+    shared: Arc<Shared>,
+    writers: mpsc::UnboundedSender<oneshot::Sender<Result<Permit, StoreError>>>,
+    heads: mpsc::UnboundedSender<oneshot::Sender<Result<Position, StoreError>>>,
 }
 
 impl Cloud {
@@ -35,81 +76,163 @@ impl Cloud {
 
     /// Load the store's state; new ids from `ids`.
     pub async fn open_with(store: Arc<dyn Store>, ids: IdSource) -> Result<Self, StoreError> {
-        let world = store.load().await?;
-        Ok(Cloud {
+        Self::open_configured(store, ids, DEFAULT_STORE_TIMEOUT).await
+    }
+
+    /// Load the store's state; new ids from `ids`; each wait for the store
+    /// bounded by `timeout` (then the caller gets [`StoreError::Timeout`]).
+    pub async fn open_configured(
+        store: Arc<dyn Store>,
+        ids: IdSource,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let snapshot = bounded(timeout, store.load()).await?;
+        let shared = Arc::new(Shared {
+            applied: AtomicU64::new(snapshot.position),
             state: RwLock::new(Guarded {
-                world,
-                generation: 0,
+                world: snapshot.world,
+                position: snapshot.position,
             }),
+            stale: AtomicBool::new(false),
+            log: Mutex::new(()),
             store,
             ids,
+            timeout,
             commit_seconds: crate::metrics::latency_histogram(),
+        });
+        let (writers, waiting) = mpsc::unbounded_channel();
+        tokio::spawn(committer(shared.clone(), waiting));
+        let (heads, asking) = mpsc::unbounded_channel();
+        tokio::spawn(head_asker(shared.clone(), asking));
+        Ok(Cloud {
+            shared,
+            writers,
+            heads,
         })
     }
 
     /// Where new ids come from.
     pub fn ids(&self) -> &IdSource {
-        &self.ids
+        &self.shared.ids
     }
 
     /// The commit-latency histogram, for the metrics registry.
     pub fn commit_histogram(&self) -> &Histogram {
-        &self.commit_seconds
+        &self.shared.commit_seconds
     }
 
     pub fn store_name(&self) -> &'static str {
-        self.store.name()
+        self.shared.store.name()
     }
 
     /// Whether the store answers a round trip within `timeout` (readiness).
-    pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
-        match tokio::time::timeout(timeout, self.store.ping()).await {
-            Ok(answer) => answer,
-            Err(_) => Err(StoreError::Io(format!("no answer within {timeout:?}"))),
-        }
+    pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
+        bounded(timeout, self.shared.store.ping()).await
     }
 
-    /// Run `f` over the current world.
-    pub async fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
-        let guard = self.state.read().await;
+    /// Run `f` over the current world: one that holds every change any
+    /// process had acknowledged when this call began.
+    pub async fn read<R>(&self, f: impl FnOnce(&World) -> R) -> Result<R, StoreError> {
+        self.sync().await?;
+        let guard = self.shared.state.read().await;
+        Ok(f(&guard.world))
+    }
+
+    /// Run `f` over the world as this process has it, without asking the
+    /// store (start-up, diagnostics).
+    pub async fn read_local<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        let guard = self.shared.state.read().await;
         f(&guard.world)
     }
 
-    /// Run `f` as one transaction: its changes are visible at once to later
-    /// calls and durable before this returns. `f` may return an error and
-    /// still have changes (an instance action recording the failure). If `f`
-    /// panics, its changes are undone and nothing reaches the store, then the
-    /// panic goes on (the HTTP layer answers it with a 500).
-    pub async fn write<R>(&self, f: impl FnOnce(&mut Txn) -> R) -> Result<R, StoreError> {
-        let (result, ack, generation) = {
-            let mut guard = self.state.write().await;
-            let mut txn = guard.world.txn(&self.ids);
-            // Unwind safety: whatever `f` changed in the world is rolled back
-            // below; nothing else here outlives the panic.
-            let result = match catch_unwind(AssertUnwindSafe(|| f(&mut txn))) {
-                Ok(result) => result,
-                Err(panic) => {
-                    txn.rollback();
-                    drop(guard);
-                    resume_unwind(panic);
-                }
-            };
-            let changes = txn.into_changes();
-            // Submitted under the lock, so the store sees batches in the
-            // order they were applied.
-            let ack = (!changes.is_empty()).then(|| self.store.submit(changes));
-            (result, ack, guard.generation)
-        };
-        if let Some(ack) = ack {
-            let started = std::time::Instant::now();
-            let durable = ack.await;
-            self.commit_seconds.observe(started.elapsed().as_secs_f64());
-            if let Err(error) = durable {
-                self.recover(generation).await;
-                return Err(error);
-            }
+    /// Catch up with the log's head as of now.
+    async fn sync(&self) -> Result<(), StoreError> {
+        let shared = &self.shared;
+        if shared.stale.load(Ordering::Acquire) {
+            let _log = shared.log.lock().await;
+            reload_if_stale(shared).await?;
         }
-        Ok(result)
+        let head = match shared.store.head() {
+            Head::Own => return Ok(()),
+            Head::Known(head) => head,
+            Head::Ask => {
+                let (reply, answer) = oneshot::channel();
+                self.heads.send(reply).map_err(|_| StoreError::Closed)?;
+                bounded(shared.timeout, async {
+                    answer.await.map_err(|_| StoreError::Closed)?
+                })
+                .await?
+            }
+        };
+        if head <= shared.applied.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        bounded(shared.timeout, async {
+            let _log = shared.log.lock().await;
+            reload_if_stale(shared).await?;
+            let since = shared.applied.load(Ordering::Acquire);
+            if since >= head {
+                return Ok(());
+            }
+            let catchup = shared.store.catch_up(since).await?;
+            let mut guard = shared.state.write().await;
+            apply_catchup(shared, &mut guard, catchup);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Run `f` as one transaction: its changes are visible at once to later
+    /// calls of this process, and durable (and visible to every process)
+    /// before this returns. `f` may return an error and still have changes
+    /// (an instance action recording the failure). If `f` panics, its
+    /// changes are undone and nothing reaches the store, then the panic goes
+    /// on (the HTTP layer answers it with a 500).
+    pub async fn write<R>(&self, f: impl FnOnce(&mut Txn) -> R) -> Result<R, StoreError> {
+        let started = Instant::now();
+        let shared = &self.shared;
+        let (reply, turn) = oneshot::channel();
+        self.writers.send(reply).map_err(|_| StoreError::Closed)?;
+        bounded(shared.timeout, async move {
+            let permit = turn.await.map_err(|_| StoreError::Closed)??;
+            let result = {
+                let mut guard = shared.state.write().await;
+                let mut txn = guard.world.txn(&shared.ids);
+                // Unwind safety: whatever `f` changed in the world is rolled
+                // back below; nothing else here outlives the panic.
+                let result = match catch_unwind(AssertUnwindSafe(|| f(&mut txn))) {
+                    Ok(result) => result,
+                    Err(panic) => {
+                        txn.rollback();
+                        drop(guard);
+                        resume_unwind(panic);
+                    }
+                };
+                let changes = txn.into_changes();
+                if !changes.is_empty() {
+                    lock(&permit.batches).push(changes);
+                }
+                result
+            };
+            // Done: the committer may commit the group once all are.
+            let Permit {
+                mut committed,
+                _done: done,
+                ..
+            } = permit;
+            drop(done);
+            let outcome = committed
+                .wait_for(Option::is_some)
+                .await
+                .map_err(|_| StoreError::Closed)?
+                .clone();
+            outcome.expect("waited for")?;
+            shared
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            Ok(result)
+        })
+        .await
     }
 
     /// Seed an empty world: all or nothing.
@@ -125,27 +248,159 @@ impl Cloud {
         })
         .await
     }
+}
 
-    /// Discard what the failed batch (and those queued behind it) changed in
-    /// memory by re-reading the store.
-    async fn recover(&self, failed_generation: u64) {
-        let mut guard = self.state.write().await;
-        if guard.generation != failed_generation {
-            return;
-        }
-        match self.store.recover().await {
-            Ok(Some(world)) => {
-                guard.world = world;
-                guard.generation += 1;
-                tracing::warn!("state reloaded from the store after a failed commit");
+/// `future`, or [`StoreError::Timeout`] after `timeout`.
+async fn bounded<T>(
+    timeout: Duration,
+    future: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(timeout, future)
+        .await
+        .unwrap_or(Err(StoreError::Timeout(timeout)))
+}
+
+fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Apply what the store says was committed since `guard.position`.
+fn apply_catchup(shared: &Shared, guard: &mut Guarded, catchup: Catchup) {
+    match catchup {
+        Catchup::Batches(batches) => {
+            for batch in batches {
+                if batch.seq <= guard.position {
+                    continue;
+                }
+                for change in batch.changes {
+                    guard.world.apply(change);
+                }
+                guard.position = batch.seq;
             }
-            Ok(None) => {
-                // The store keeps no copy: memory is the state, and stays.
-                guard.generation += 1;
-                tracing::warn!("the store holds no state to reload; memory kept as it is");
-            }
-            Err(error) => tracing::error!(%error, "could not reload state after a failed commit"),
         }
+        Catchup::Reload(snapshot) => {
+            let snapshot = *snapshot;
+            guard.world = snapshot.world;
+            guard.position = snapshot.position;
+        }
+    }
+    shared.applied.store(guard.position, Ordering::Release);
+}
+
+/// After a failed commit: the world again as the store has it. Called with
+/// the log lock held.
+async fn reload_if_stale(shared: &Shared) -> Result<(), StoreError> {
+    if !shared.stale.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let snapshot = bounded(shared.timeout, shared.store.load()).await?;
+    let mut guard = shared.state.write().await;
+    if matches!(shared.store.head(), Head::Own) {
+        // The store keeps no copy (memory): the world is the state, and
+        // stays; only the position is the store's.
+        guard.position = guard.position.max(snapshot.position);
+    } else {
+        guard.world = snapshot.world;
+        guard.position = snapshot.position;
+    }
+    shared.applied.store(guard.position, Ordering::Release);
+    shared.stale.store(false, Ordering::Release);
+    tracing::warn!(
+        position = guard.position,
+        "state reloaded from the store after a failed commit"
+    );
+    Ok(())
+}
+
+/// Answers head requests in rounds: every request waiting when a round's
+/// query is sent shares its answer, so readers cost one round trip between
+/// them, and each gets a head at least as new as its own arrival.
+async fn head_asker(
+    shared: Arc<Shared>,
+    mut requests: mpsc::UnboundedReceiver<oneshot::Sender<Result<Position, StoreError>>>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut round = vec![first];
+        while let Ok(more) = requests.try_recv() {
+            round.push(more);
+        }
+        let head = bounded(shared.timeout, shared.store.ask_head()).await;
+        for reply in round {
+            let _ = reply.send(head.clone());
+        }
+    }
+}
+
+/// The write sessions, one at a time: every writer waiting when a session
+/// opens gets a turn in it; their batches commit together.
+async fn committer(
+    shared: Arc<Shared>,
+    mut writers: mpsc::UnboundedReceiver<oneshot::Sender<Result<Permit, StoreError>>>,
+) {
+    while let Some(first) = writers.recv().await {
+        let mut waiting = vec![first];
+        while let Ok(more) = writers.try_recv() {
+            waiting.push(more);
+        }
+        let _log = shared.log.lock().await;
+        let session = async {
+            reload_if_stale(&shared).await?;
+            let since = shared.applied.load(Ordering::Acquire);
+            let mut session = bounded(shared.timeout, shared.store.begin(since)).await?;
+            let missed = session.missed();
+            let mut guard = shared.state.write().await;
+            apply_catchup(&shared, &mut guard, missed);
+            Ok::<_, StoreError>(session)
+        }
+        .await;
+        let session = match session {
+            Ok(session) => session,
+            Err(error) => {
+                for writer in waiting {
+                    let _ = writer.send(Err(error.clone()));
+                }
+                continue;
+            }
+        };
+        let batches: Arc<StdMutex<Vec<Vec<Change>>>> = Arc::default();
+        let (result, committed) = watch::channel(None);
+        let mut turns = Vec::with_capacity(waiting.len());
+        for writer in waiting {
+            let (done, finished) = oneshot::channel();
+            let permit = Permit {
+                batches: batches.clone(),
+                _done: done,
+                committed: committed.clone(),
+            };
+            if writer.send(Ok(permit)).is_ok() {
+                turns.push(finished);
+            }
+        }
+        for finished in turns {
+            // Sent nothing: dropped once the writer is done or gone.
+            let _ = finished.await;
+        }
+        let batches = std::mem::take(&mut *lock(&batches));
+        let outcome = if batches.is_empty() {
+            drop(session);
+            Ok(shared.applied.load(Ordering::Acquire))
+        } else {
+            bounded(shared.timeout, session.commit(batches)).await
+        };
+        match &outcome {
+            Ok(position) => {
+                let mut guard = shared.state.write().await;
+                guard.position = *position;
+                shared.applied.store(*position, Ordering::Release);
+            }
+            Err(error) => {
+                // The world holds changes the store may not: reload before
+                // serving again.
+                tracing::error!(%error, "commit failed; the state will be reloaded");
+                shared.stale.store(true, Ordering::Release);
+            }
+        }
+        let _ = result.send(Some(outcome));
     }
 }
 
@@ -155,35 +410,58 @@ mod tests {
 
     use super::*;
     use crate::domain::{Server, VmState};
-    use crate::store::StoreFuture;
+    use crate::store::{Snapshot, StoreFuture, WriteSession};
 
-    /// Counts batches; fails them while `failing`; keeps no copy.
+    /// Counts committed batches; fails commits while `failing`; keeps no
+    /// copy of the state (a reload finds it empty).
     #[derive(Default)]
     struct Counting {
-        batches: AtomicUsize,
-        failing: AtomicBool,
+        batches: Arc<AtomicUsize>,
+        failing: Arc<AtomicBool>,
+    }
+
+    struct CountingSession {
+        since: Position,
+        batches: Arc<AtomicUsize>,
+        failing: bool,
+    }
+
+    impl WriteSession for CountingSession {
+        fn missed(&mut self) -> Catchup {
+            Catchup::Batches(Vec::new())
+        }
+        fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+            let count = batches.len();
+            Box::pin(async move {
+                if self.failing {
+                    return Err(StoreError::Io("disk full".into()));
+                }
+                self.batches.fetch_add(count, Ordering::SeqCst);
+                Ok(self.since + count as Position)
+            })
+        }
     }
 
     impl Store for Counting {
         fn name(&self) -> &'static str {
             "counting"
         }
-        fn load(&self) -> StoreFuture<World> {
-            Box::pin(async { Ok(World::default()) })
+        fn load(&self) -> StoreFuture<Snapshot> {
+            Box::pin(async { Ok(Snapshot::default()) })
         }
-        fn submit(&self, _changes: Vec<Change>) -> StoreFuture<()> {
-            self.batches.fetch_add(1, Ordering::SeqCst);
-            let failing = self.failing.load(Ordering::SeqCst);
-            Box::pin(async move {
-                if failing {
-                    Err(StoreError::Io("disk full".into()))
-                } else {
-                    Ok(())
-                }
-            })
+        fn head(&self) -> Head {
+            Head::Own
         }
-        fn recover(&self) -> StoreFuture<Option<World>> {
-            Box::pin(async { Ok(None) })
+        fn catch_up(&self, _since: Position) -> StoreFuture<Catchup> {
+            Box::pin(async { Ok(Catchup::Batches(Vec::new())) })
+        }
+        fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>> {
+            let session: Box<dyn WriteSession> = Box::new(CountingSession {
+                since,
+                batches: self.batches.clone(),
+                failing: self.failing.load(Ordering::SeqCst),
+            });
+            Box::pin(async move { Ok(session) })
         }
         fn ping(&self) -> StoreFuture<()> {
             Box::pin(async { Ok(()) })
@@ -218,7 +496,7 @@ mod tests {
     async fn a_panic_leaves_the_world_as_it_was_and_submits_nothing() {
         let (cloud, store) = cloud().await;
         let cloud = Arc::new(cloud);
-        let before = cloud.read(|world| world.clone()).await;
+        let before = cloud.read(|world| world.clone()).await.unwrap();
         let batches = store.batches.load(Ordering::SeqCst);
         let writer = cloud.clone();
         let write = tokio::spawn(async move {
@@ -234,7 +512,7 @@ mod tests {
                 .await
         });
         assert!(write.await.unwrap_err().is_panic());
-        let after = cloud.read(|world| world.clone()).await;
+        let after = cloud.read(|world| world.clone()).await.unwrap();
         assert_eq!(after.dump(), before.dump());
         assert_eq!(after, before);
         assert_eq!(store.batches.load(Ordering::SeqCst), batches);
@@ -243,7 +521,10 @@ mod tests {
             .write(|txn| txn.put(Change::PutServer(server("s3"))))
             .await
             .unwrap();
-        assert!(cloud.read(|world| world.server("s3").is_some()).await);
+        assert!(cloud
+            .read(|world| world.server("s3").is_some())
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
@@ -258,7 +539,10 @@ mod tests {
             .await
             .unwrap();
         assert!(result.is_err());
-        assert!(cloud.read(|world| world.server("s2").is_some()).await);
+        assert!(cloud
+            .read(|world| world.server("s2").is_some())
+            .await
+            .unwrap());
         assert_eq!(store.batches.load(Ordering::SeqCst), batches + 1);
     }
 
@@ -271,6 +555,9 @@ mod tests {
             .write(|txn| txn.put(Change::PutServer(server("s2"))))
             .await;
         assert!(matches!(failed, Err(StoreError::Io(_))));
-        assert!(cloud.read(|world| world.server("s1").is_some()).await);
+        assert!(cloud
+            .read(|world| world.server("s1").is_some())
+            .await
+            .unwrap());
     }
 }

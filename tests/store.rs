@@ -1,15 +1,84 @@
-//! One storage suite, run on every backend: what is acknowledged is what
-//! comes back, and a failed commit leaves memory equal to the store.
+//! The store contract, one suite run unchanged on every backend (memory,
+//! SQLite, PostgreSQL): what is acknowledged is what comes back; every
+//! handle on one durable store (a process, for the contract) follows one
+//! ordered log and writes under one lock; a failed commit leaves memory
+//! equal to the store. PostgreSQL runs in a fresh database per test, at
+//! `PORTHOLE_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`).
 mod common;
 use common::*;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use porthole::domain::{Change, World};
 use porthole::seed::SeedDocument;
 use porthole::service::Cloud;
-use porthole::store::{MemoryStore, SqliteStore, Store, StoreError, StoreFuture};
+use porthole::store::{
+    Catchup, Head, MemoryStore, Position, PostgresStore, Snapshot, SqliteStore, Store, StoreError,
+    StoreFuture, WriteSession, LOG_KEPT,
+};
+use serde_json::json;
+
+/// One backend under test: `open` makes a new handle on the same store,
+/// as another process would.
+enum Backend {
+    Memory,
+    Sqlite(tempfile::TempDir),
+    Postgres(common::postgres::Database),
+}
+
+impl Backend {
+    async fn memory() -> Self {
+        Backend::Memory
+    }
+    async fn sqlite() -> Self {
+        Backend::Sqlite(tempfile::tempdir().unwrap())
+    }
+    async fn postgres() -> Self {
+        Backend::Postgres(common::postgres::Database::create().await)
+    }
+
+    /// Whether two handles share one state (a second process).
+    fn shared(&self) -> bool {
+        !matches!(self, Backend::Memory)
+    }
+
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Memory => Arc::new(MemoryStore),
+            Backend::Sqlite(dir) => {
+                Arc::new(SqliteStore::open(&dir.path().join("porthole.sqlite3")).unwrap())
+            }
+            Backend::Postgres(db) => Arc::new(
+                PostgresStore::open(db.url(), 4, Duration::from_secs(5))
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+}
+
+/// Each case as one test per backend.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod memory { $( #[tokio::test] async fn $case() { super::$case(super::Backend::memory().await).await } )* }
+        mod sqlite { $( #[tokio::test] async fn $case() { super::$case(super::Backend::sqlite().await).await } )* }
+        mod postgres { $( #[tokio::test] async fn $case() { super::$case(super::Backend::postgres().await).await } )* }
+    };
+}
+
+conformance!(
+    batches_come_back_as_applied,
+    every_handle_follows_one_log,
+    sessions_take_turns,
+    a_dropped_session_writes_nothing,
+    a_process_behind_the_trimmed_log_reloads,
+    a_change_acknowledged_anywhere_is_read_everywhere,
+    concurrent_attaches_of_one_port_give_one_200,
+    concurrent_batches_all_land,
+    a_failed_commit_is_undone_in_memory_and_reported_as_503,
+);
 
 fn seed_changes() -> Vec<Change> {
     SeedDocument::from_toml(&seed_toml())
@@ -52,161 +121,394 @@ fn later_changes(world: &World) -> Vec<Change> {
     ]
 }
 
-fn expected(batches: &[Vec<Change>]) -> Vec<Change> {
+fn world_of(batches: &[Vec<Change>]) -> World {
     let mut world = World::default();
     for change in batches.iter().flatten() {
         world.apply(change.clone());
     }
-    world.dump()
+    world
 }
 
-/// What every durable backend must do: batches come back as applied.
-async fn durable_round_trip(open: impl Fn() -> Arc<dyn Store>) {
-    let store = open();
-    assert!(store.load().await.unwrap().is_empty());
-    let seed = seed_changes();
-    store.submit(seed.clone()).await.unwrap();
-    let mut world = World::default();
-    for c in &seed {
-        world.apply(c.clone());
+/// Commit `batches` in one session of `store`, from `since`.
+async fn commit(store: &dyn Store, since: Position, batches: Vec<Vec<Change>>) -> Position {
+    let mut session = store.begin(since).await.unwrap();
+    session.missed();
+    session.commit(batches).await.unwrap()
+}
+
+async fn head(store: &dyn Store) -> Option<Position> {
+    match store.head() {
+        Head::Own => None,
+        Head::Known(position) => Some(position),
+        Head::Ask => Some(store.ask_head().await.unwrap()),
     }
-    let later = later_changes(&world);
-    store.submit(later.clone()).await.unwrap();
+}
+
+fn batches_of(catchup: Catchup) -> Vec<(Position, Vec<Change>)> {
+    match catchup {
+        Catchup::Batches(batches) => batches.into_iter().map(|b| (b.seq, b.changes)).collect(),
+        Catchup::Reload(_) => panic!("expected batches, got a reload"),
+    }
+}
+
+async fn batches_come_back_as_applied(backend: Backend) {
+    let store = backend.open().await;
+    let empty = store.load().await.unwrap();
+    assert!(empty.world.is_empty());
+    assert_eq!(empty.position, 0);
+    let seed = seed_changes();
+    let later = later_changes(&world_of(std::slice::from_ref(&seed)));
+    assert_eq!(commit(&*store, 0, vec![seed.clone()]).await, 1);
+    assert_eq!(commit(&*store, 1, vec![later.clone()]).await, 2);
+    if !backend.shared() {
+        // Memory keeps nothing beyond the process's own world.
+        assert!(store.load().await.unwrap().world.is_empty());
+        return;
+    }
     drop(store);
-    let reopened = open();
-    let loaded = reopened.load().await.unwrap();
-    assert_eq!(loaded.dump(), expected(&[seed, later]));
-    assert_eq!(loaded.port(PORT_FREE).unwrap().tag.as_deref(), Some("t"));
-    assert_eq!(loaded.ports_of_device(SERVER).count(), 1);
-    assert!(loaded.server(SERVER_ERROR).is_none());
-    assert!(loaded.deleted_server(SERVER_ERROR).is_some());
+    let loaded = backend.open().await.load().await.unwrap();
+    assert_eq!(loaded.position, 2);
+    assert_eq!(loaded.world.dump(), world_of(&[seed, later]).dump());
+    let world = loaded.world;
+    assert_eq!(world.port(PORT_FREE).unwrap().tag.as_deref(), Some("t"));
+    assert_eq!(world.ports_of_device(SERVER).count(), 1);
+    assert!(world.server(SERVER_ERROR).is_none());
+    assert!(world.deleted_server(SERVER_ERROR).is_some());
 }
 
-#[tokio::test]
-async fn sqlite_round_trip() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("porthole.sqlite3");
-    durable_round_trip(|| Arc::new(SqliteStore::open(&path).unwrap())).await;
+async fn every_handle_follows_one_log(backend: Backend) {
+    let a = backend.open().await;
+    let b = backend.open().await;
+    let seed = seed_changes();
+    let later = later_changes(&world_of(std::slice::from_ref(&seed)));
+    commit(&*a, 0, vec![seed.clone(), later.clone()]).await;
+    if !backend.shared() {
+        assert_eq!(
+            head(&*b).await,
+            None,
+            "memory: each process is its own head"
+        );
+        return;
+    }
+    assert_eq!(head(&*b).await, Some(2));
+    assert_eq!(
+        batches_of(b.catch_up(0).await.unwrap()),
+        [(1, seed.clone()), (2, later.clone())]
+    );
+    assert_eq!(batches_of(b.catch_up(1).await.unwrap()), [(2, later)]);
+    assert!(batches_of(b.catch_up(2).await.unwrap()).is_empty());
+    // A session from an older position hands over what it missed.
+    let mut session = b.begin(0).await.unwrap();
+    assert_eq!(batches_of(session.missed()).len(), 2);
+    assert_eq!(session.commit(vec![vec![Change::Reset]]).await.unwrap(), 3);
+    assert_eq!(head(&*a).await, Some(3));
+    assert!(a.load().await.unwrap().world.is_empty());
 }
 
-#[tokio::test]
-async fn memory_acknowledges_and_keeps_nothing() {
-    let store = MemoryStore;
-    store.submit(seed_changes()).await.unwrap();
-    assert!(store.load().await.unwrap().is_empty());
-    // Nothing to reload from: recovering must not offer an empty world.
-    assert!(store.recover().await.unwrap().is_none());
+async fn sessions_take_turns(backend: Backend) {
+    if !backend.shared() {
+        return; // One process: its committer already runs one session at a time.
+    }
+    let a = backend.open().await;
+    let b = backend.open().await;
+    let seed = seed_changes();
+    let later = later_changes(&world_of(std::slice::from_ref(&seed)));
+    let session = a.begin(0).await.unwrap();
+    let waiting = tokio::spawn({
+        let b = b.clone();
+        async move {
+            let mut session = b.begin(0).await.unwrap();
+            let missed = batches_of(session.missed());
+            session.commit(vec![later]).await.unwrap();
+            missed
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second session waits for the first"
+    );
+    assert_eq!(session.commit(vec![seed.clone()]).await.unwrap(), 1);
+    let missed = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the second session goes on")
+        .unwrap();
+    assert!(
+        missed == [(1, seed)],
+        "the second session saw the first's batch"
+    );
+    assert_eq!(head(&*a).await, Some(2));
 }
 
-#[tokio::test]
-async fn concurrent_batches_all_land() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("porthole.sqlite3");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
-    let cloud = Arc::new(seeded_cloud(store.clone()).await);
-    let app = porthole::build_router(porthole::AppState::new(
-        Arc::try_unwrap(cloud).ok().unwrap(),
-        porthole::AuthMode::Noauth,
-    ));
-    let app = Arc::new(TestApp { router: app });
+async fn a_dropped_session_writes_nothing(backend: Backend) {
+    let store = backend.open().await;
+    let session = store.begin(0).await.unwrap();
+    drop(session);
+    // The lock is free again, and nothing was written.
+    let other = backend.open().await;
+    let mut session = tokio::time::timeout(Duration::from_secs(10), other.begin(0))
+        .await
+        .expect("the lock was released")
+        .unwrap();
+    assert!(batches_of(session.missed()).is_empty());
+    drop(session);
+    if backend.shared() {
+        assert_eq!(head(&*store).await, Some(0));
+        assert!(store.load().await.unwrap().world.is_empty());
+    }
+}
+
+async fn a_process_behind_the_trimmed_log_reloads(backend: Backend) {
+    if !backend.shared() {
+        return;
+    }
+    let store = backend.open().await;
+    let seed = seed_changes();
+    let mut batches = vec![seed.clone()];
+    // Small batches, past what the log keeps.
+    for i in 0..LOG_KEPT + 1 {
+        batches.push(vec![Change::DeleteToken(format!("t{i}"))]);
+    }
+    let head = commit(&*store, 0, batches).await;
+    assert_eq!(head, LOG_KEPT + 2);
+    match store.catch_up(0).await.unwrap() {
+        Catchup::Reload(snapshot) => {
+            let Snapshot { world, position } = *snapshot;
+            assert_eq!(position, head);
+            assert_eq!(world.dump(), world_of(&[seed]).dump());
+        }
+        Catchup::Batches(_) => panic!("the log was trimmed: expected a reload"),
+    }
+    // Still within reach: batches.
+    assert_eq!(batches_of(store.catch_up(head - 5).await.unwrap()).len(), 5);
+}
+
+async fn app_on(store: Arc<dyn Store>) -> TestApp {
+    TestApp {
+        router: porthole::build_router(porthole::AppState::new(
+            seeded_cloud(store).await,
+            porthole::AuthMode::Noauth,
+        )),
+    }
+}
+
+async fn a_change_acknowledged_anywhere_is_read_everywhere(backend: Backend) {
+    if !backend.shared() {
+        return;
+    }
+    let a = app_on(backend.open().await).await;
+    let b = app_on(backend.open().await).await;
+    let attach = json!({"interfaceAttachment": {"port_id": PORT_FREE}});
+    let r = a.post(&interfaces(SERVER), &attach).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let listed = b.get(&interfaces(SERVER)).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        listed.json()["interfaceAttachments"][0]["port_id"],
+        PORT_FREE
+    );
+    // The instance action too, by its request id.
+    let action = b
+        .get(&format!(
+            "/v2.1/servers/{SERVER}/os-instance-actions/{}",
+            r.request_id()
+        ))
+        .await;
+    assert_eq!(action.status, 200, "{}", action.text());
+    let r = b.delete(&interface(SERVER, PORT_FREE)).await;
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        a.get(&interfaces(SERVER)).await.json(),
+        json!({"interfaceAttachments": []})
+    );
+}
+
+async fn concurrent_attaches_of_one_port_give_one_200(backend: Backend) {
+    let apps = if backend.shared() {
+        vec![
+            Arc::new(app_on(backend.open().await).await),
+            Arc::new(app_on(backend.open().await).await),
+        ]
+    } else {
+        vec![Arc::new(app_on(backend.open().await).await)]
+    };
     let mut tasks = Vec::new();
-    for _ in 0..40 {
-        let app = app.clone();
+    for i in 0..16 {
+        let app = apps[i % apps.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            app.post(
+                &interfaces(SERVER),
+                &json!({"interfaceAttachment": {"port_id": PORT_FREE}}),
+            )
+            .await
+            .status
+            .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    // Every other attempt: the port is in use.
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    for app in &apps {
+        let listed = app.get(&interfaces(SERVER)).await.json();
+        assert_eq!(listed["interfaceAttachments"].as_array().unwrap().len(), 1);
+    }
+}
+
+async fn concurrent_batches_all_land(backend: Backend) {
+    let apps = if backend.shared() {
+        vec![
+            Arc::new(app_on(backend.open().await).await),
+            Arc::new(app_on(backend.open().await).await),
+        ]
+    } else {
+        vec![Arc::new(app_on(backend.open().await).await)]
+    };
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let app = apps[i % apps.len()].clone();
         tasks.push(tokio::spawn(async move {
             let r = app
                 .post(
                     &interfaces(SERVER),
-                    &serde_json::json!({"interfaceAttachment": {"net_id": NET}}),
+                    &json!({"interfaceAttachment": {"net_id": NET}}),
                 )
                 .await;
             assert_eq!(r.status, 200, "{}", r.text());
-            r.json()["interfaceAttachment"]["fixed_ips"][0]["ip_address"]
-                .as_str()
-                .unwrap()
-                .to_owned()
+            let attachment = &r.json()["interfaceAttachment"];
+            (
+                attachment["fixed_ips"][0]["ip_address"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                attachment["mac_addr"].as_str().unwrap().to_owned(),
+            )
         }));
     }
     let mut ips = Vec::new();
+    let mut macs = Vec::new();
     for t in tasks {
-        ips.push(t.await.unwrap());
+        let (ip, mac) = t.await.unwrap();
+        ips.push(ip);
+        macs.push(mac);
     }
     ips.sort();
     ips.dedup();
+    macs.sort();
+    macs.dedup();
     assert_eq!(ips.len(), 40, "no two ports share an address");
-    let listed = app.get(&interfaces(SERVER)).await.json();
-    drop(app);
-    drop(store);
-    let reopened = SqliteStore::open(&path).unwrap();
-    let world = reopened.load().await.unwrap();
-    assert_eq!(world.ports_of_device(SERVER).count(), 40);
+    assert_eq!(macs.len(), 40, "no two ports share a MAC");
+    let mut lists = Vec::new();
+    for app in &apps {
+        lists.push(app.get(&interfaces(SERVER)).await.text());
+    }
+    assert!(
+        lists.windows(2).all(|w| w[0] == w[1]),
+        "every process lists the same"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&lists[0]).unwrap();
     assert_eq!(listed["interfaceAttachments"].as_array().unwrap().len(), 40);
+    if backend.shared() {
+        drop(apps);
+        let world = backend.open().await.load().await.unwrap().world;
+        assert_eq!(world.ports_of_device(SERVER).count(), 40);
+    }
 }
 
-/// Wraps a store and fails submissions while `failing` is set.
+/// Wraps a store and fails commits while `failing` is set.
 struct Flaky {
-    inner: SqliteStore,
-    failing: AtomicBool,
+    inner: Arc<dyn Store>,
+    failing: Arc<AtomicBool>,
+}
+
+struct FlakySession {
+    inner: Box<dyn WriteSession>,
+    failing: Arc<AtomicBool>,
+}
+
+impl WriteSession for FlakySession {
+    fn missed(&mut self) -> Catchup {
+        self.inner.missed()
+    }
+    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+        if self.failing.load(Ordering::SeqCst) {
+            // Dropping the inner session writes nothing.
+            Box::pin(async { Err(StoreError::Io("disk full".into())) })
+        } else {
+            self.inner.commit(batches)
+        }
+    }
 }
 
 impl Store for Flaky {
     fn name(&self) -> &'static str {
         "flaky"
     }
-    fn load(&self) -> StoreFuture<World> {
+    fn load(&self) -> StoreFuture<Snapshot> {
         self.inner.load()
     }
-    fn submit(&self, changes: Vec<Change>) -> StoreFuture<()> {
-        if self.failing.load(Ordering::SeqCst) {
-            Box::pin(async { Err(StoreError::Io("disk full".into())) })
-        } else {
-            self.inner.submit(changes)
-        }
+    fn head(&self) -> Head {
+        self.inner.head()
     }
-    fn recover(&self) -> StoreFuture<Option<World>> {
-        self.inner.recover()
+    fn ask_head(&self) -> StoreFuture<Position> {
+        self.inner.ask_head()
+    }
+    fn catch_up(&self, since: Position) -> StoreFuture<Catchup> {
+        self.inner.catch_up(since)
+    }
+    fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>> {
+        let begun = self.inner.begin(since);
+        let failing = self.failing.clone();
+        Box::pin(async move {
+            let session: Box<dyn WriteSession> = Box::new(FlakySession {
+                inner: begun.await?,
+                failing,
+            });
+            Ok(session)
+        })
     }
     fn ping(&self) -> StoreFuture<()> {
         self.inner.ping()
     }
 }
 
-#[tokio::test]
-async fn a_failed_commit_is_undone_in_memory_and_reported_as_503() {
-    let dir = tempfile::tempdir().unwrap();
+async fn a_failed_commit_is_undone_in_memory_and_reported_as_503(backend: Backend) {
+    if !backend.shared() {
+        return; // Memory commits cannot fail.
+    }
+    let failing = Arc::new(AtomicBool::new(false));
     let flaky = Arc::new(Flaky {
-        inner: SqliteStore::open(&dir.path().join("db")).unwrap(),
-        failing: AtomicBool::new(false),
+        inner: backend.open().await,
+        failing: failing.clone(),
     });
-    let cloud = seeded_cloud(flaky.clone()).await;
-    let app = TestApp {
-        router: porthole::build_router(porthole::AppState::new(cloud, porthole::AuthMode::Noauth)),
-    };
-    flaky.failing.store(true, Ordering::SeqCst);
-    let r = app
-        .post(
-            &interfaces(SERVER),
-            &serde_json::json!({"interfaceAttachment": {"port_id": PORT_FREE}}),
-        )
-        .await;
+    let app = app_on(flaky).await;
+    failing.store(true, Ordering::SeqCst);
+    let attach = json!({"interfaceAttachment": {"port_id": PORT_FREE}});
+    let r = app.post(&interfaces(SERVER), &attach).await;
     // The store refused: 503, with no internal text for the client.
     assert_eq!(r.status, 503);
     assert_eq!(
         r.json(),
-        serde_json::json!({"serviceUnavailable": {"code": 503,
+        json!({"serviceUnavailable": {"code": 503,
             "message": "The server is currently unavailable. Please try again at a later time."}})
     );
-    flaky.failing.store(false, Ordering::SeqCst);
+    failing.store(false, Ordering::SeqCst);
     // Not attached: memory was reloaded from the store.
     assert_eq!(
         app.get(&interfaces(SERVER)).await.json(),
-        serde_json::json!({"interfaceAttachments": []})
+        json!({"interfaceAttachments": []})
     );
-    let r = app
-        .post(
-            &interfaces(SERVER),
-            &serde_json::json!({"interfaceAttachment": {"port_id": PORT_FREE}}),
-        )
-        .await;
+    let r = app.post(&interfaces(SERVER), &attach).await;
     assert_eq!(r.status, 200);
 }
 
@@ -217,31 +519,26 @@ async fn seed_applies_only_to_an_empty_store() {
     assert!(!cloud.seed_if_empty(seed_changes()).await.unwrap());
 }
 
-/// A failed sqlite commit refuses later writes until a reload; readiness
-/// says so in the meantime instead of answering from a store that
-/// accepts nothing.
+/// A commit the database refuses (a UNIQUE constraint) changes nothing.
 #[tokio::test]
-async fn sqlite_is_not_ready_between_a_failed_commit_and_the_reload() {
+async fn sqlite_refuses_a_bad_batch_whole() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).unwrap();
     let seed = seed_changes();
-    store.submit(seed.clone()).await.unwrap();
-    let mut world = World::default();
-    for c in &seed {
-        world.apply(c.clone());
-    }
+    commit(&store, 0, vec![seed.clone()]).await;
+    let world = world_of(&[seed]);
     // Another port with PORT_FREE's MAC: the UNIQUE constraint fails the commit.
     let mut clash = world.port(PORT_FREE).unwrap().clone();
     clash.id = "0f0f0f0f-0000-4000-8000-000000000000".into();
+    let mut session = store.begin(1).await.unwrap();
+    session.missed();
     assert!(matches!(
-        store.submit(vec![Change::PutPort(clash)]).await,
+        session.commit(vec![vec![Change::PutPort(clash)]]).await,
         Err(StoreError::Io(_))
     ));
-    assert!(matches!(store.ping().await, Err(StoreError::Poisoned)));
-    assert_eq!(
-        store.recover().await.unwrap().map(|w| w.dump()),
-        Some(world.dump())
-    );
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.position, 1);
+    assert_eq!(loaded.world.dump(), world.dump());
     store.ping().await.unwrap();
 }
 
@@ -268,7 +565,7 @@ async fn tokens_stored_before_scopes_and_chains_still_load() {
             .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    let world = store.load().await.unwrap();
+    let world = store.load().await.unwrap().world;
     let token = world.token("old-token").expect("the old token");
     assert_eq!(token.project_id.as_deref(), Some("p1"));
     assert_eq!(token.domain_id, None);

@@ -168,6 +168,7 @@ pub fn refusal_response(refusal: &Refusal, identity_url: &str, headers: &HeaderM
             response.extensions_mut().insert(WebObPage);
             response
         }
+        Refusal::StoreUnavailable => Fault::ServiceUnavailable.into_response(),
         Refusal::Unavailable(detail) => {
             tracing::error!(error = %detail, "cannot validate a token");
             webob_error_page(

@@ -199,22 +199,31 @@ impl BuiltinKeystone {
         })
     }
 
-    /// A valid (known, unexpired, unrevoked) token. No I/O.
-    pub async fn validate(&self, cloud: &Cloud, id: &str) -> Option<Arc<Token>> {
-        match self.lookup(cloud, id, 0).await {
+    /// A valid (known, unexpired, unrevoked) token.
+    pub async fn validate(
+        &self,
+        cloud: &Cloud,
+        id: &str,
+    ) -> Result<Option<Arc<Token>>, StoreError> {
+        Ok(match self.lookup(cloud, id, 0).await? {
             Lookup::Valid(token) => Some(token),
             _ => None,
-        }
+        })
     }
 
     /// A token as Keystone's validation sees it; `window` (microseconds)
     /// lets an expired one through (`?allow_expired=1`), never a revoked one.
-    pub async fn lookup(&self, cloud: &Cloud, id: &str, window: Timestamp) -> Lookup {
+    pub async fn lookup(
+        &self,
+        cloud: &Cloud,
+        id: &str,
+        window: Timestamp,
+    ) -> Result<Lookup, StoreError> {
         if id.is_empty() {
-            return Lookup::Missing;
+            return Ok(Lookup::Missing);
         }
         if let Some(token) = self.static_tokens.get(id) {
-            return Lookup::Valid(token.clone());
+            return Ok(Lookup::Valid(token.clone()));
         }
         let now = now();
         cloud

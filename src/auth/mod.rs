@@ -35,6 +35,9 @@ pub enum Refusal {
     Unauthorized { www_authenticate: Option<String> },
     /// The external Keystone could not answer: 503.
     Unavailable(String),
+    /// The store (the builtin Keystone's tokens) could not answer: Nova's
+    /// 503 `serviceUnavailable`.
+    StoreUnavailable,
 }
 
 /// The caller of a request, and the project its token is scoped to (the
@@ -76,14 +79,16 @@ impl Authenticator {
         let token = request.token.unwrap_or("");
         let token = match self {
             Authenticator::NoAuth => return Ok(noauth::caller(request, policy)),
-            Authenticator::Builtin(builtin) => {
-                builtin
-                    .validate(cloud, token)
-                    .await
-                    .ok_or(Refusal::Unauthorized {
-                        www_authenticate: None,
-                    })?
-            }
+            Authenticator::Builtin(builtin) => builtin
+                .validate(cloud, token)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "cannot validate a token");
+                    Refusal::StoreUnavailable
+                })?
+                .ok_or(Refusal::Unauthorized {
+                    www_authenticate: None,
+                })?,
             Authenticator::Keystone(keystone) => match keystone.validate(token).await {
                 Ok(Some(token)) => token,
                 Ok(None) => {

@@ -42,7 +42,7 @@ pub enum Scope {
 
 /// An issued token. Opaque id; scoped to a project, a domain, the system,
 /// or unscoped (at most one of `project_id`, `domain_id`, `system`).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Token {
     pub id: String,
     pub user_id: String,

@@ -11,8 +11,9 @@ use super::directory::Token;
 use super::ids::IdSource;
 use super::model::*;
 
-/// One durable change; stores apply them in order, idempotently.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One durable change; stores apply them in order, idempotently, and the
+/// change log keeps them as they are (serialised).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     PutServer(Server),
     PutNetwork(Network),

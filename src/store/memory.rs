@@ -1,9 +1,10 @@
-//! The throwaway backend: nothing outlives the process.
+//! The throwaway backend: nothing outlives the process, and no other
+//! process can share it, so the process's own world is always current.
 
 use std::future::ready;
 
-use super::{Store, StoreFuture};
-use crate::domain::{Change, World};
+use super::{Catchup, Head, Position, Snapshot, Store, StoreFuture, WriteSession};
+use crate::domain::Change;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore;
@@ -12,17 +13,35 @@ impl Store for MemoryStore {
     fn name(&self) -> &'static str {
         "memory"
     }
-    fn load(&self) -> StoreFuture<World> {
-        Box::pin(ready(Ok(World::default())))
+    fn load(&self) -> StoreFuture<Snapshot> {
+        // Loaded once, at start-up; nothing is kept to reload.
+        Box::pin(ready(Ok(Snapshot::default())))
     }
-    fn submit(&self, _changes: Vec<Change>) -> StoreFuture<()> {
-        Box::pin(ready(Ok(())))
+    fn head(&self) -> Head {
+        Head::Own
     }
-    fn recover(&self) -> StoreFuture<Option<World>> {
-        // Nothing is kept here: an empty world would wipe the real one.
-        Box::pin(ready(Ok(None)))
+    fn catch_up(&self, _since: Position) -> StoreFuture<Catchup> {
+        Box::pin(ready(Ok(Catchup::Batches(Vec::new()))))
+    }
+    fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>> {
+        let session: Box<dyn WriteSession> = Box::new(MemorySession { since });
+        Box::pin(ready(Ok(session)))
     }
     fn ping(&self) -> StoreFuture<()> {
         Box::pin(ready(Ok(())))
+    }
+}
+
+/// The process's own position is the head: no other writer exists.
+struct MemorySession {
+    since: Position,
+}
+
+impl WriteSession for MemorySession {
+    fn missed(&mut self) -> Catchup {
+        Catchup::Batches(Vec::new())
+    }
+    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+        Box::pin(ready(Ok(self.since + batches.len() as Position)))
     }
 }

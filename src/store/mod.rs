@@ -1,6 +1,12 @@
-//! Durable storage of the world. The service keeps the world in memory for
-//! reads; a store makes each batch of [`Change`]s durable before the call
-//! that made it is answered.
+//! Durable storage of the world, shared by every process that opens it.
+//!
+//! The store is an ordered change log plus the state it leads to. Each
+//! process keeps the world in memory as its fast read path and follows the
+//! log: before it answers a request it catches up with every batch committed
+//! since its [`Position`] (by any process), and it writes inside a
+//! [`WriteSession`], which holds the store's write lock (so every process's
+//! batches take one order), hands over the batches missed since, and commits
+//! new batches with their log entries atomically.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,19 +14,24 @@ use std::pin::Pin;
 use crate::domain::{Change, World};
 
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// How far the log has been applied: the sequence number of the last batch
+/// (0: none yet).
+pub type Position = u64;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("store I/O failed: {0}")]
     Io(String),
-    /// An earlier batch failed; batches queued behind it are refused until
-    /// the state is reloaded, since they may depend on it.
-    #[error("store refused the batch after an earlier failure")]
-    Poisoned,
+    /// The backend did not answer within the configured time.
+    #[error("store did not answer within {0:?}")]
+    Timeout(std::time::Duration),
     #[error("store closed")]
     Closed,
 }
@@ -28,20 +39,71 @@ pub enum StoreError {
 /// A boxed future of a store result.
 pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
 
+/// The whole state at a position of the log.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub world: World,
+    pub position: Position,
+}
+
+/// One committed batch of the log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Batch {
+    pub seq: Position,
+    pub changes: Vec<Change>,
+}
+
+/// What a process behind the log needs to be current.
+#[derive(Debug)]
+pub enum Catchup {
+    /// The batches after its position, in order (empty: it is current).
+    Batches(Vec<Batch>),
+    /// The log no longer reaches back that far: the whole state instead.
+    Reload(Box<Snapshot>),
+}
+
+/// How a reader learns the log's head.
+pub enum Head {
+    /// No other process can write: what this process applied is current.
+    Own,
+    /// Known at once (shared memory on this host).
+    Known(Position),
+    /// A round trip: [`Store::ask_head`].
+    Ask,
+}
+
 pub trait Store: Send + Sync + 'static {
-    /// The backend's name, for logs (`memory`, `sqlite`).
+    /// The backend's name, for logs (`memory`, `sqlite`, `postgres`).
     fn name(&self) -> &'static str;
-    /// Read the whole state.
-    fn load(&self) -> StoreFuture<World>;
-    /// Queue a batch. Batches become durable in submission order, each
-    /// atomically; the returned future resolves when this one is.
-    fn submit(&self, changes: Vec<Change>) -> StoreFuture<()>;
-    /// After a failure: clear it and re-read the state, once every batch
-    /// queued before this call has been answered. `None`: the store keeps no
-    /// copy of the state (memory), so the world in memory is the state and
-    /// must be kept, not replaced.
-    fn recover(&self) -> StoreFuture<Option<World>>;
-    /// A cheap round trip through the backend (readiness): answers once the
-    /// store can serve, without reading the state.
+    /// Read the whole state and its position.
+    fn load(&self) -> StoreFuture<Snapshot>;
+    /// The log's head (see [`Head`]).
+    fn head(&self) -> Head;
+    /// The head by a round trip, for [`Head::Ask`]: at least as new as any
+    /// commit acknowledged before the call.
+    fn ask_head(&self) -> StoreFuture<Position> {
+        Box::pin(std::future::ready(Err(StoreError::Closed)))
+    }
+    /// What was committed after `since`.
+    fn catch_up(&self, since: Position) -> StoreFuture<Catchup>;
+    /// Take the store's write lock (waiting for other processes' sessions),
+    /// with what was committed after `since`. Dropping the session without
+    /// committing releases the lock and writes nothing.
+    fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>>;
+    /// A cheap round trip through the backend (readiness).
     fn ping(&self) -> StoreFuture<()>;
 }
+
+/// The store's write lock, held; see [`Store::begin`].
+pub trait WriteSession: Send {
+    /// The batches committed by others since the session's `since`.
+    fn missed(&mut self) -> Catchup;
+    /// Append `batches` to the log in order and apply them to the state,
+    /// atomically and durably, then release the lock. Answers the position
+    /// of the last one.
+    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position>;
+}
+
+/// How many batches the log keeps behind its head; a process further
+/// behind reloads the whole state instead.
+pub const LOG_KEPT: u64 = 10_000;

@@ -1,32 +1,101 @@
-//! The durable default: one SQLite file (WAL, `synchronous=FULL`), written by
-//! one thread that commits every batch waiting for it in a single
-//! transaction, so concurrent writers share one disk sync (group commit).
+//! The durable default: one SQLite file (WAL, `synchronous=FULL`) that
+//! several processes on one host may share. A writer thread runs the write
+//! sessions (each holds SQLite's write lock from catch-up to commit, and
+//! commits every batch of its group in one transaction: one disk sync); a
+//! reader thread loads and catches up; the log's head is shared memory.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use tokio::sync::oneshot;
 
-use super::{Store, StoreError, StoreFuture};
+use super::{
+    Batch, Catchup, Head, Position, Snapshot, Store, StoreError, StoreFuture, WriteSession,
+};
 use crate::domain::*;
 
-/// The largest number of batches folded into one transaction.
-const MAX_GROUP: usize = 1024;
+/// How long a statement waits for another connection's lock (another
+/// process's write session) before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-enum Command {
-    Commit(Vec<Change>, oneshot::Sender<Result<(), StoreError>>),
-    Load {
-        recover: bool,
-        reply: oneshot::Sender<Result<World, StoreError>>,
+/// The log's head in a small file beside the database, mapped into every
+/// process that opens it: writers raise it after each commit, readers
+/// compare it with their position at the cost of one memory load. (SQLite
+/// itself needs every process on the same host, so shared memory reaches
+/// them all.)
+struct SharedHead {
+    map: memmap2::MmapMut,
+}
+
+impl SharedHead {
+    fn open(path: &Path) -> std::io::Result<(Self, std::fs::File)> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        if file.metadata()?.len() < 8 {
+            file.set_len(8)?;
+        }
+        // SAFETY: the file is only ever read and written through this
+        // mapping's atomic, by porthole processes; its length never shrinks.
+        let map = unsafe { memmap2::MmapMut::map_mut(&file)? };
+        Ok((SharedHead { map }, file))
+    }
+
+    fn counter(&self) -> &AtomicU64 {
+        // SAFETY: a mapping starts on a page boundary, so the first eight
+        // bytes are aligned for an AtomicU64; they live as long as `self`.
+        unsafe { &*(self.map.as_ptr() as *const AtomicU64) }
+    }
+
+    fn get(&self) -> Position {
+        self.counter().load(Ordering::Acquire)
+    }
+
+    fn raise(&self, position: Position) {
+        self.counter().fetch_max(position, Ordering::AcqRel);
+    }
+
+    /// Set it to the database's head (at open, under the write lock): a
+    /// file left from an older database must not claim a head it lacks.
+    fn set(&self, position: Position) {
+        self.counter().store(position, Ordering::Release);
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// Work for the writer thread.
+enum WriteCommand {
+    Begin {
+        since: Position,
+        reply: Reply<(Catchup, mpsc::Sender<SessionEnd>)>,
     },
-    /// `SELECT 1` on the writer's connection, in turn with the commits.
-    Ping(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// How a session ends: its batches, or nothing (the sender dropped).
+struct SessionEnd {
+    batches: Vec<Vec<Change>>,
+    reply: Reply<Position>,
+}
+
+/// Work for the reader thread.
+enum ReadCommand {
+    Load(Reply<Snapshot>),
+    CatchUp(Position, Reply<Catchup>),
+    Ping(Reply<()>),
 }
 
 pub struct SqliteStore {
-    commands: mpsc::Sender<Command>,
+    writes: mpsc::Sender<WriteCommand>,
+    reads: mpsc::Sender<ReadCommand>,
+    head: Arc<SharedHead>,
     path: PathBuf,
 }
 
@@ -82,30 +151,56 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/006_deleted_servers.sql"
         )),
+        M::up(include_str!("../../migrations/sqlite/007_change_log.sql")),
     ])
 }
 
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path).map_err(io)?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(io)?;
+    connection
+        .pragma_update(None, "synchronous", "FULL")
+        .map_err(io)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(io)?;
+    Ok(connection)
+}
+
 impl SqliteStore {
-    /// Open (creating and migrating) the database file at `path`.
+    /// Open (creating and migrating) the database file at `path`. Several
+    /// processes may open one file at once: they migrate in turn.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut connection = Connection::open(path).map_err(io)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(io)?;
-        connection
-            .pragma_update(None, "synchronous", "FULL")
-            .map_err(io)?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(io)?;
-        migrations().to_latest(&mut connection).map_err(io)?;
-        let (commands, receiver) = mpsc::channel();
+        let mut head_path = path.as_os_str().to_owned();
+        head_path.push("-head");
+        let head_path = PathBuf::from(head_path);
+        let (head, head_file) = SharedHead::open(&head_path).map_err(io)?;
+        // One process at a time migrates and checks the head.
+        head_file.lock().map_err(io)?;
+        let mut writer_connection = open_connection(path)?;
+        migrations().to_latest(&mut writer_connection).map_err(io)?;
+        let position = read_head(&writer_connection).map_err(io)?;
+        if head.get() != position {
+            head.set(position);
+        }
+        head_file.unlock().map_err(io)?;
+        let reader_connection = open_connection(path)?;
+        let head = Arc::new(head);
+        let (writes, write_commands) = mpsc::channel();
+        let writer_head = head.clone();
         std::thread::Builder::new()
-            .name("porthole-sqlite".into())
-            .spawn(move || writer(connection, receiver))
+            .name("porthole-sqlite-w".into())
+            .spawn(move || writer(writer_connection, write_commands, &writer_head))
+            .map_err(io)?;
+        let (reads, read_commands) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("porthole-sqlite-r".into())
+            .spawn(move || reader(reader_connection, read_commands))
             .map_err(io)?;
         Ok(SqliteStore {
-            commands,
+            writes,
+            reads,
+            head,
             path: path.to_owned(),
         })
     }
@@ -114,9 +209,12 @@ impl SqliteStore {
         &self.path
     }
 
-    fn load_with(&self, recover: bool) -> StoreFuture<World> {
+    fn read<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> ReadCommand,
+    ) -> StoreFuture<T> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.commands.send(Command::Load { recover, reply });
+        let sent = self.reads.send(command(reply));
         Box::pin(async move {
             sent.map_err(|_| StoreError::Closed)?;
             answer.await.map_err(|_| StoreError::Closed)?
@@ -128,24 +226,45 @@ impl Store for SqliteStore {
     fn name(&self) -> &'static str {
         "sqlite"
     }
-    fn load(&self) -> StoreFuture<World> {
-        self.load_with(false)
+    fn load(&self) -> StoreFuture<Snapshot> {
+        self.read(ReadCommand::Load)
     }
-    fn submit(&self, changes: Vec<Change>) -> StoreFuture<()> {
+    fn head(&self) -> Head {
+        Head::Known(self.head.get())
+    }
+    fn catch_up(&self, since: Position) -> StoreFuture<Catchup> {
+        self.read(|reply| ReadCommand::CatchUp(since, reply))
+    }
+    fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.commands.send(Command::Commit(changes, reply));
+        let sent = self.writes.send(WriteCommand::Begin { since, reply });
         Box::pin(async move {
             sent.map_err(|_| StoreError::Closed)?;
-            answer.await.map_err(|_| StoreError::Closed)?
+            let (missed, end) = answer.await.map_err(|_| StoreError::Closed)??;
+            let session: Box<dyn WriteSession> = Box::new(SqliteSession {
+                missed: Some(missed),
+                end,
+            });
+            Ok(session)
         })
-    }
-    fn recover(&self) -> StoreFuture<Option<World>> {
-        let world = self.load_with(true);
-        Box::pin(async move { world.await.map(Some) })
     }
     fn ping(&self) -> StoreFuture<()> {
+        self.read(ReadCommand::Ping)
+    }
+}
+
+struct SqliteSession {
+    missed: Option<Catchup>,
+    end: mpsc::Sender<SessionEnd>,
+}
+
+impl WriteSession for SqliteSession {
+    fn missed(&mut self) -> Catchup {
+        self.missed.take().unwrap_or(Catchup::Batches(Vec::new()))
+    }
+    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.commands.send(Command::Ping(reply));
+        let sent = self.end.send(SessionEnd { batches, reply });
         Box::pin(async move {
             sent.map_err(|_| StoreError::Closed)?;
             answer.await.map_err(|_| StoreError::Closed)?
@@ -153,82 +272,136 @@ impl Store for SqliteStore {
     }
 }
 
-/// The writer thread: answers commands in order until every sender is gone.
-fn writer(mut connection: Connection, commands: mpsc::Receiver<Command>) {
-    let mut poisoned = false;
-    let mut pending: Option<Command> = None;
-    loop {
-        let command = match pending.take() {
-            Some(c) => c,
-            None => match commands.recv() {
-                Ok(c) => c,
-                Err(_) => return,
-            },
+/// The writer thread: one write session at a time, until every sender is
+/// gone. A session holds SQLite's write lock (`BEGIN IMMEDIATE`) from its
+/// catch-up to its commit, so no other process commits in between.
+fn writer(mut connection: Connection, commands: mpsc::Receiver<WriteCommand>, head: &SharedHead) {
+    while let Ok(WriteCommand::Begin { since, reply }) = commands.recv() {
+        let tx = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(error) => {
+                let _ = reply.send(Err(io(error)));
+                continue;
+            }
         };
-        match command {
-            Command::Load { recover, reply } => {
-                let world = read_world(&connection).map_err(io);
-                // Writes resume only once memory can be made to match the file again.
-                if recover && world.is_ok() {
-                    poisoned = false;
-                }
-                let _ = reply.send(world);
+        let missed = match catch_up(&tx, since) {
+            Ok(missed) => missed,
+            Err(error) => {
+                let _ = reply.send(Err(io(error)));
+                continue;
             }
-            Command::Ping(reply) => {
-                // Not ready while writes are refused, even if reads would work.
-                let answer = if poisoned {
-                    Err(StoreError::Poisoned)
-                } else {
-                    connection
-                        .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
-                        .map(drop)
-                        .map_err(io)
-                };
-                let _ = reply.send(answer);
-            }
-            Command::Commit(changes, reply) => {
-                let mut group = vec![(changes, reply)];
-                while group.len() < MAX_GROUP {
-                    match commands.try_recv() {
-                        Ok(Command::Commit(c, r)) => group.push((c, r)),
-                        Ok(other) => {
-                            pending = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let result = if poisoned {
-                    Err(StoreError::Poisoned)
-                } else {
-                    write_group(&mut connection, group.iter().map(|(c, _)| c.as_slice()))
-                        .map_err(io)
-                };
-                if let Err(error) = &result {
-                    if !poisoned {
-                        tracing::error!(%error, "sqlite commit failed; refusing writes until reload");
-                    }
-                    poisoned = true;
-                }
-                for (_, reply) in group {
-                    let _ = reply.send(result.clone());
-                }
-            }
+        };
+        let (end, ended) = mpsc::channel();
+        if reply.send(Ok((missed, end))).is_err() {
+            continue;
         }
+        // Nothing sent: the session was dropped; the transaction rolls back.
+        let Ok(SessionEnd { batches, reply }) = ended.recv() else {
+            continue;
+        };
+        let committed = commit(tx, &batches).map_err(io);
+        if let Ok(position) = committed {
+            head.raise(position);
+        } else if let Err(error) = &committed {
+            tracing::error!(%error, "sqlite commit failed");
+        }
+        let _ = reply.send(committed);
     }
 }
 
-fn write_group<'a>(
-    connection: &mut Connection,
-    batches: impl Iterator<Item = &'a [Change]>,
-) -> rusqlite::Result<()> {
-    let tx = connection.transaction()?;
+/// Append `batches` to the log, apply them to the tables, commit.
+fn commit(tx: rusqlite::Transaction, batches: &[Vec<Change>]) -> rusqlite::Result<Position> {
+    let mut position = read_head(&tx)?;
     for batch in batches {
+        position += 1;
+        let text = serde_json::to_string(batch).expect("changes serialise");
+        tx.prepare_cached("INSERT INTO change_log (seq, batch) VALUES (?1, ?2)")?
+            .execute(params![position as i64, text])?;
         for change in batch {
             write_change(&tx, change)?;
         }
     }
-    tx.commit()
+    tx.prepare_cached("UPDATE log_head SET position = ?1 WHERE id = 1")?
+        .execute([position as i64])?;
+    tx.prepare_cached("DELETE FROM change_log WHERE seq <= ?1")?
+        .execute([position.saturating_sub(super::LOG_KEPT) as i64])?;
+    tx.commit()?;
+    Ok(position)
+}
+
+/// The reader thread: loads and catch-ups, each in one read transaction
+/// (a consistent snapshot of the file), until every sender is gone.
+fn reader(mut connection: Connection, commands: mpsc::Receiver<ReadCommand>) {
+    while let Ok(command) = commands.recv() {
+        match command {
+            ReadCommand::Load(reply) => {
+                let _ = reply.send(in_read_tx(&mut connection, load).map_err(io));
+            }
+            ReadCommand::CatchUp(since, reply) => {
+                let _ = reply.send(in_read_tx(&mut connection, |c| catch_up(c, since)).map_err(io));
+            }
+            ReadCommand::Ping(reply) => {
+                let _ = reply.send(read_head(&connection).map(drop).map_err(io));
+            }
+        }
+    }
+}
+
+fn in_read_tx<T>(
+    connection: &mut Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let tx = connection.transaction()?;
+    let result = f(&tx)?;
+    tx.finish()?;
+    Ok(result)
+}
+
+fn read_head(connection: &Connection) -> rusqlite::Result<Position> {
+    connection
+        .prepare_cached("SELECT position FROM log_head WHERE id = 1")?
+        .query_row([], |row| row.get::<_, i64>(0))
+        .map(|p| p as Position)
+}
+
+fn load(connection: &Connection) -> rusqlite::Result<Snapshot> {
+    Ok(Snapshot {
+        position: read_head(connection)?,
+        world: read_world(connection)?,
+    })
+}
+
+/// What was committed after `since`: the log's batches, or the whole state
+/// when the log was trimmed past it.
+fn catch_up(connection: &Connection, since: Position) -> rusqlite::Result<Catchup> {
+    let head = read_head(connection)?;
+    if since >= head {
+        return Ok(Catchup::Batches(Vec::new()));
+    }
+    let oldest: Option<i64> = connection
+        .prepare_cached("SELECT min(seq) FROM change_log")?
+        .query_row([], |row| row.get(0))?;
+    if oldest.is_none_or(|oldest| oldest as Position > since + 1) {
+        return load(connection).map(|s| Catchup::Reload(Box::new(s)));
+    }
+    let mut statement = connection
+        .prepare_cached("SELECT seq, batch FROM change_log WHERE seq > ?1 ORDER BY seq")?;
+    let batches = statement
+        .query_map([since as i64], |row| {
+            let text: String = row.get(1)?;
+            Ok(Batch {
+                seq: row.get::<_, i64>(0)? as Position,
+                changes: serde_json::from_str(&text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        1,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Catchup::Batches(batches))
 }
 
 fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result<()> {
@@ -591,6 +764,13 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
 mod tests {
     use super::*;
 
+    /// Commit one batch in a session of its own.
+    async fn commit_now(store: &SqliteStore, changes: Vec<Change>) {
+        let mut session = store.begin(0).await.unwrap();
+        session.missed();
+        session.commit(vec![changes]).await.unwrap();
+    }
+
     fn server(id: &str, vm_state: VmState, task_state: Option<TaskState>) -> Change {
         Change::PutServer(Server {
             id: id.into(),
@@ -612,8 +792,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let store = SqliteStore::open(&path).unwrap();
-        store
-            .submit(vec![
+        commit_now(
+            &store,
+            vec![
                 server("s1", VmState::SoftDeleted, Some(TaskState::PoweringOff)),
                 server("s2", VmState::Active, None),
                 Change::PutPort(Port {
@@ -633,9 +814,9 @@ mod tests {
                         ..Default::default()
                     },
                 }),
-            ])
-            .await
-            .unwrap();
+            ],
+        )
+        .await;
         let raw = Connection::open(&path).unwrap();
         let states: Vec<(String, Option<String>)> = raw
             .prepare("SELECT vm_state, task_state FROM servers ORDER BY id")
@@ -655,7 +836,7 @@ mod tests {
             .query_row("SELECT status FROM ports", [], |r| r.get(0))
             .unwrap();
         assert_eq!(status, "BUILD");
-        let loaded = store.load().await.unwrap();
+        let loaded = store.load().await.unwrap().world;
         assert_eq!(
             loaded.server("s1").unwrap().task_state,
             Some(TaskState::PoweringOff)
@@ -708,19 +889,25 @@ mod tests {
                 ..Default::default()
             },
         };
-        store
-            .submit(vec![
+        commit_now(
+            &store,
+            vec![
                 Change::PutNetwork(network("n1")),
                 Change::PutNetwork(network("n2")),
                 Change::PutSubnet(subnet("s1", "n1", "10.0.0.0/24")),
                 Change::PutSubnet(subnet("s2", "n2", "10.1.0.0/24")),
                 Change::DeleteSubnet("s2".into()),
                 Change::DeleteNetwork("n2".into()),
-            ])
-            .await
-            .unwrap();
+            ],
+        )
+        .await;
         drop(store);
-        let loaded = SqliteStore::open(&path).unwrap().load().await.unwrap();
+        let loaded = SqliteStore::open(&path)
+            .unwrap()
+            .load()
+            .await
+            .unwrap()
+            .world;
         assert_eq!(loaded.network("n1"), Some(&network("n1")));
         assert!(loaded.network("n2").is_none());
         assert_eq!(
@@ -755,18 +942,19 @@ mod tests {
         detailed.details.description = Some("d".into());
         detailed.details.locked_reason = Some("why".into());
         detailed.details.launched_at = Some(42);
-        store
-            .submit(vec![
+        commit_now(
+            &store,
+            vec![
                 Change::PutServer(detailed.clone()),
                 server("s2", VmState::Stopped, None),
-            ])
-            .await
-            .unwrap();
+            ],
+        )
+        .await;
         Connection::open(&path)
             .unwrap()
             .execute("UPDATE servers SET details = '{}' WHERE id = 's2'", [])
             .unwrap();
-        let loaded = store.load().await.unwrap();
+        let loaded = store.load().await.unwrap().world;
         assert_eq!(loaded.server("s1"), Some(&detailed));
         assert_eq!(
             loaded.server("s2").unwrap().details,
@@ -782,8 +970,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let store = SqliteStore::open(&path).unwrap();
-        store
-            .submit(vec![
+        commit_now(
+            &store,
+            vec![
                 server("s1", VmState::Active, None),
                 server("s2", VmState::Active, None),
                 server("s3", VmState::Active, None),
@@ -792,10 +981,10 @@ mod tests {
                 Change::SoftDeleteServer("s3".into()),
                 server("s2", VmState::Stopped, None),
                 Change::DeleteServer("s3".into()),
-            ])
-            .await
-            .unwrap();
-        let loaded = store.load().await.unwrap();
+            ],
+        )
+        .await;
+        let loaded = store.load().await.unwrap().world;
         assert!(loaded.server("s1").is_none());
         assert!(loaded.deleted_server("s1").is_some());
         assert_eq!(loaded.server("s2").unwrap().vm_state, VmState::Stopped);

@@ -2,6 +2,8 @@
 //! `(status, headers, json)` results.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;

@@ -225,7 +225,7 @@ pub async fn list_instance_actions(
             };
             Ok(json_response(StatusCode::OK, &body))
         })
-        .await
+        .await?
 }
 
 /// `[{"rel": "next", "href": ...}]`: the same query, sorted, with the new marker.
@@ -330,7 +330,7 @@ pub async fn show_instance_action(
             };
             Ok(json_response(StatusCode::OK, &body))
         })
-        .await
+        .await?
 }
 
 /// The paging and filtering query of the list (2.58+), validated as Nova's

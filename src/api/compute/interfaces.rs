@@ -165,7 +165,7 @@ pub async fn list_interfaces(
             };
             Ok(json_response(StatusCode::OK, &body))
         })
-        .await
+        .await?
 }
 
 /// Show one port interface of a server.
@@ -200,7 +200,7 @@ pub async fn show_interface(
             };
             Ok(json_response(StatusCode::OK, &body))
         })
-        .await
+        .await?
 }
 
 /// Attach a port interface to a server.

@@ -405,7 +405,7 @@ async fn list(
             }
             Ok(json_response(StatusCode::OK, &Value::Object(body)))
         })
-        .await
+        .await?
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -493,7 +493,7 @@ pub async fn show_server(
             let body = json!({"server": server_view(world, &catalog, server, &ctx, &links)});
             Ok(json_response(StatusCode::OK, &body))
         })
-        .await
+        .await?
 }
 
 /// Create a server.

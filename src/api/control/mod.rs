@@ -178,12 +178,12 @@ pub async fn seed(
         (status = 200, description = "The state.", body = SeedDocument),
     )
 )]
-pub async fn dump_state(State(app): State<AppState>) -> Response {
+pub async fn dump_state(State(app): State<AppState>) -> Result<Response, Fault> {
     let body = app
         .cloud
         .read(|world| to_json(&SeedDocument::from_world(world)))
-        .await;
-    raw_json_response(StatusCode::OK, body)
+        .await?;
+    Ok(raw_json_response(StatusCode::OK, body))
 }
 
 /// Create a server from a seed `[[servers]]` entry.

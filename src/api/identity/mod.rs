@@ -717,7 +717,11 @@ async fn token_method(
 ) -> Result<String, Response> {
     let identity = identity_of(state);
     let id = payload.get("id").and_then(Value::as_str).unwrap_or("");
-    let token = match identity.lookup(&state.cloud, id, 0).await {
+    let token = match identity
+        .lookup(&state.cloud, id, 0)
+        .await
+        .map_err(store_failure)?
+    {
         Lookup::Valid(token) => token,
         invalid => return Err(not_found(invalid.not_found_message())),
     };
@@ -929,7 +933,11 @@ async fn authorize(
 ) -> Result<std::sync::Arc<Token>, Response> {
     let identity = identity_of(state);
     let caller = header_str(headers, "x-auth-token").unwrap_or("");
-    let Lookup::Valid(caller) = identity.lookup(&state.cloud, caller, 0).await else {
+    let Lookup::Valid(caller) = identity
+        .lookup(&state.cloud, caller, 0)
+        .await
+        .map_err(store_failure)?
+    else {
         return Err(unauthorized(state, headers));
     };
     let window = if bool_from_string(query.get("allow_expired"), false) {
@@ -941,7 +949,11 @@ async fn authorize(
         None => None,
         Some(value) => {
             let id = value.to_str().unwrap_or("");
-            match identity.lookup(&state.cloud, id, window).await {
+            match identity
+                .lookup(&state.cloud, id, window)
+                .await
+                .map_err(store_failure)?
+            {
                 Lookup::Valid(token) => Some(token),
                 invalid => return Err(not_found(invalid.not_found_message())),
             }
@@ -1087,8 +1099,10 @@ pub struct CatalogLinks {
 pub async fn auth_catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let identity = identity_of(&state);
     let caller = header_str(&headers, "x-auth-token").unwrap_or("");
-    let Lookup::Valid(caller) = identity.lookup(&state.cloud, caller, 0).await else {
-        return unauthorized(&state, &headers);
+    let caller = match identity.lookup(&state.cloud, caller, 0).await {
+        Ok(Lookup::Valid(caller)) => caller,
+        Ok(_) => return unauthorized(&state, &headers),
+        Err(error) => return store_failure(error),
     };
     let Some(project) = caller.project_id.as_deref() else {
         return identity_error(

@@ -201,7 +201,11 @@ pub async fn list_networks(
     RawQuery(query): RawQuery,
 ) -> Result<Response, NeutronFault> {
     let query = ListQuery::parse(query.as_deref())?;
-    let items = app.cloud.read(|world| visible(world, &ctx.caller)).await;
+    let items = app
+        .cloud
+        .read(|world| visible(world, &ctx.caller))
+        .await
+        .map_err(store_fault)?;
     list_response(&headers, "networks", items, &query, SORTABLE)
 }
 
@@ -234,6 +238,7 @@ pub async fn show_network(
             ))
         })
         .await
+        .map_err(store_fault)?
 }
 
 /// Create a network, or several (`{"networks": [...]}`, all or nothing).

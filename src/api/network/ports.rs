@@ -272,7 +272,8 @@ pub async fn list_ports(
                 .map(|p| item(world, &ctx.caller, p))
                 .collect()
         })
-        .await;
+        .await
+        .map_err(store_fault)?;
     list_response(&headers, "ports", items, &query, SORTABLE)
 }
 
@@ -305,6 +306,7 @@ pub async fn show_port(
             ))
         })
         .await
+        .map_err(store_fault)?
 }
 
 /// Create a port, or several (all or nothing): the lowest free address of

@@ -236,7 +236,8 @@ pub async fn list_subnets(
                 .map(|s| item(world, s))
                 .collect()
         })
-        .await;
+        .await
+        .map_err(store_fault)?;
     list_response(&headers, "subnets", items, &query, SORTABLE)
 }
 
@@ -269,6 +270,7 @@ pub async fn show_subnet(
             ))
         })
         .await
+        .map_err(store_fault)?
 }
 
 /// Create a subnet, or several (all or nothing). Default gateway: the

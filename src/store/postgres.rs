@@ -1,0 +1,315 @@
+//! PostgreSQL, for several porthole processes on one state (`--store
+//! postgres://…`). The log's head row is also the write lock: a session
+//! holds it (`SELECT … FOR UPDATE`) from its catch-up to its commit.
+//! Entities are kept one row each, as the JSON the log uses.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Postgres, Row};
+
+use super::{
+    Batch, Catchup, Head, Position, Snapshot, Store, StoreError, StoreFuture, WriteSession,
+};
+use crate::domain::{Change, World};
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connect to `url` (a pool of at most `connections`, each wait for a
+    /// connection bounded by `timeout`) and migrate; several processes may
+    /// start at once (the migrations take an advisory lock).
+    pub async fn open(url: &str, connections: u32, timeout: Duration) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Io(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("porthole");
+        let pool = PgPoolOptions::new()
+            .max_connections(connections.max(2))
+            .acquire_timeout(timeout)
+            .connect_with(options)
+            .await
+            .map_err(io)?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(io)?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+impl Store for PostgresStore {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+    fn load(&self) -> StoreFuture<Snapshot> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let mut connection = pool.acquire().await.map_err(io)?;
+            let mut tx = snapshot_tx(&mut connection).await?;
+            let snapshot = load(&mut tx).await?;
+            tx.commit().await.map_err(io)?;
+            Ok(snapshot)
+        })
+    }
+    fn head(&self) -> Head {
+        Head::Ask
+    }
+    fn ask_head(&self) -> StoreFuture<Position> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let mut connection = pool.acquire().await.map_err(io)?;
+            read_head(&mut connection, false).await
+        })
+    }
+    fn catch_up(&self, since: Position) -> StoreFuture<Catchup> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let mut connection = pool.acquire().await.map_err(io)?;
+            let mut tx = snapshot_tx(&mut connection).await?;
+            let catchup = catch_up(&mut tx, since, false).await?;
+            tx.commit().await.map_err(io)?;
+            Ok(catchup)
+        })
+    }
+    fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let mut tx = pool.begin().await.map_err(io)?;
+            // Waits for any other process's session.
+            let missed = catch_up(&mut tx, since, true).await?;
+            let session: Box<dyn WriteSession> = Box::new(PostgresSession {
+                tx,
+                missed: Some(missed),
+            });
+            Ok(session)
+        })
+    }
+    fn ping(&self) -> StoreFuture<()> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let mut connection = pool.acquire().await.map_err(io)?;
+            read_head(&mut connection, false).await.map(drop)
+        })
+    }
+}
+
+/// A read-only transaction on one snapshot of the database.
+async fn snapshot_tx(
+    connection: &mut PgConnection,
+) -> Result<sqlx::Transaction<'_, Postgres>, StoreError> {
+    let mut tx = connection.begin().await.map_err(io)?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await
+        .map_err(io)?;
+    Ok(tx)
+}
+
+struct PostgresSession {
+    tx: sqlx::Transaction<'static, Postgres>,
+    missed: Option<Catchup>,
+}
+
+impl WriteSession for PostgresSession {
+    fn missed(&mut self) -> Catchup {
+        self.missed.take().unwrap_or(Catchup::Batches(Vec::new()))
+    }
+    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+        let mut tx = self.tx;
+        Box::pin(async move {
+            let mut position = read_head(&mut tx, false).await?;
+            for batch in &batches {
+                position += 1;
+                let text = serde_json::to_string(batch).expect("changes serialise");
+                sqlx::query("INSERT INTO change_log (seq, batch) VALUES ($1, $2)")
+                    .bind(position as i64)
+                    .bind(text)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(io)?;
+                for change in batch {
+                    write_change(&mut tx, change).await?;
+                }
+            }
+            sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
+                .bind(position as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(io)?;
+            sqlx::query("DELETE FROM change_log WHERE seq <= $1")
+                .bind(position.saturating_sub(super::LOG_KEPT) as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(io)?;
+            tx.commit().await.map_err(io)?;
+            Ok(position)
+        })
+    }
+}
+
+async fn read_head(connection: &mut PgConnection, lock: bool) -> Result<Position, StoreError> {
+    let sql = if lock {
+        "SELECT position FROM log_head WHERE id = 1 FOR UPDATE"
+    } else {
+        "SELECT position FROM log_head WHERE id = 1"
+    };
+    let position: i64 = sqlx::query_scalar(sql)
+        .fetch_one(connection)
+        .await
+        .map_err(io)?;
+    Ok(position as Position)
+}
+
+/// What was committed after `since` (`lock`: taking the write lock first).
+async fn catch_up(
+    connection: &mut PgConnection,
+    since: Position,
+    lock: bool,
+) -> Result<Catchup, StoreError> {
+    let head = read_head(connection, lock).await?;
+    if since >= head {
+        return Ok(Catchup::Batches(Vec::new()));
+    }
+    let oldest: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM change_log")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(io)?;
+    if oldest.is_none_or(|oldest| oldest as Position > since + 1) {
+        return load(connection).await.map(|s| Catchup::Reload(Box::new(s)));
+    }
+    let rows = sqlx::query("SELECT seq, batch FROM change_log WHERE seq > $1 ORDER BY seq")
+        .bind(since as i64)
+        .fetch_all(connection)
+        .await
+        .map_err(io)?;
+    rows.into_iter()
+        .map(|row| {
+            let text: String = row.try_get(1).map_err(io)?;
+            Ok(Batch {
+                seq: row.try_get::<i64, _>(0).map_err(io)? as Position,
+                changes: serde_json::from_str(&text).map_err(io)?,
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(Catchup::Batches)
+}
+
+/// The kinds in the order they load (a port after its network, an action
+/// after its server).
+const KINDS: [&str; 6] = ["server", "network", "subnet", "port", "action", "token"];
+
+async fn load(connection: &mut PgConnection) -> Result<Snapshot, StoreError> {
+    let position = read_head(connection, false).await?;
+    let rows = sqlx::query(
+        "SELECT kind, body, deleted FROM entities
+         ORDER BY array_position($1::text[], kind), position",
+    )
+    .bind(&KINDS[..])
+    .fetch_all(connection)
+    .await
+    .map_err(io)?;
+    let mut world = World::default();
+    for row in rows {
+        let kind: &str = row.try_get(0).map_err(io)?;
+        let body: &str = row.try_get(1).map_err(io)?;
+        let deleted: bool = row.try_get(2).map_err(io)?;
+        let change = match kind {
+            "server" => Change::PutServer(serde_json::from_str(body).map_err(io)?),
+            "network" => Change::PutNetwork(serde_json::from_str(body).map_err(io)?),
+            "subnet" => Change::PutSubnet(serde_json::from_str(body).map_err(io)?),
+            "port" => Change::PutPort(serde_json::from_str(body).map_err(io)?),
+            "action" => Change::PutAction(serde_json::from_str(body).map_err(io)?),
+            "token" => Change::PutToken(serde_json::from_str(body).map_err(io)?),
+            other => return Err(StoreError::Io(format!("unknown entity kind {other:?}"))),
+        };
+        let soft_deleted = match (&change, deleted) {
+            (Change::PutServer(server), true) => Some(server.id.clone()),
+            _ => None,
+        };
+        world.apply(change);
+        if let Some(id) = soft_deleted {
+            world.apply(Change::SoftDeleteServer(id));
+        }
+    }
+    Ok(Snapshot { world, position })
+}
+
+async fn put(
+    connection: &mut PgConnection,
+    kind: &str,
+    key: &str,
+    owner: Option<&str>,
+    body: &impl serde::Serialize,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO entities (kind, key, owner, body) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, body = excluded.body,
+           deleted = false",
+    )
+    .bind(kind)
+    .bind(key)
+    .bind(owner)
+    .bind(serde_json::to_string(body).expect("entities serialise"))
+    .execute(connection)
+    .await
+    .map_err(io)?;
+    Ok(())
+}
+
+async fn delete(connection: &mut PgConnection, kind: &str, key: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM entities WHERE kind = $1 AND key = $2")
+        .bind(kind)
+        .bind(key)
+        .execute(connection)
+        .await
+        .map_err(io)?;
+    Ok(())
+}
+
+async fn write_change(connection: &mut PgConnection, change: &Change) -> Result<(), StoreError> {
+    match change {
+        Change::PutServer(s) => put(connection, "server", s.id.as_str(), None, s).await,
+        Change::PutNetwork(n) => put(connection, "network", n.id.as_str(), None, n).await,
+        Change::PutSubnet(s) => put(connection, "subnet", s.id.as_str(), None, s).await,
+        Change::PutPort(p) => put(connection, "port", p.id.as_str(), None, p).await,
+        Change::PutAction(a) => {
+            let key = format!("{}/{}", a.server_id.as_str(), a.request_id);
+            put(connection, "action", &key, Some(a.server_id.as_str()), a).await
+        }
+        Change::PutToken(t) => put(connection, "token", &t.id, None, t).await,
+        Change::DeletePort(id) => delete(connection, "port", id.as_str()).await,
+        Change::DeleteNetwork(id) => delete(connection, "network", id.as_str()).await,
+        Change::DeleteSubnet(id) => delete(connection, "subnet", id.as_str()).await,
+        Change::DeleteToken(id) => delete(connection, "token", id).await,
+        Change::DeleteServer(id) => {
+            sqlx::query("DELETE FROM entities WHERE kind = 'action' AND owner = $1")
+                .bind(id.as_str())
+                .execute(&mut *connection)
+                .await
+                .map_err(io)?;
+            delete(connection, "server", id.as_str()).await
+        }
+        Change::SoftDeleteServer(id) => {
+            sqlx::query("UPDATE entities SET deleted = true WHERE kind = 'server' AND key = $1")
+                .bind(id.as_str())
+                .execute(connection)
+                .await
+                .map_err(io)?;
+            Ok(())
+        }
+        Change::Reset => {
+            sqlx::query("DELETE FROM entities WHERE kind <> 'token'")
+                .execute(connection)
+                .await
+                .map_err(io)?;
+            Ok(())
+        }
+    }
+}
