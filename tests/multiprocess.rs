@@ -128,6 +128,13 @@ fn psql(base: &str, sql: &str) -> Result<(), String> {
     }
 }
 
+/// `base` (`postgres://user@host:port`) with another `host:port`.
+fn base_via(base: &str, host_port: &str) -> String {
+    let (scheme, rest) = base.split_once("://").expect("a postgres:// URL");
+    let userinfo = rest.rsplit_once('@').map(|(u, _)| format!("{u}@"));
+    format!("{scheme}://{}{host_port}", userinfo.unwrap_or_default())
+}
+
 /// A fresh PostgreSQL database, dropped when this is dropped.
 struct PgDatabase {
     base: String,
@@ -162,13 +169,7 @@ impl PgDatabase {
 
     /// The URL through another `host:port` (the fault proxy).
     fn url_via(&self, host_port: &str) -> String {
-        let (scheme, rest) = self.base.split_once("://").expect("a postgres:// URL");
-        let userinfo = rest.rsplit_once('@').map(|(u, _)| format!("{u}@"));
-        format!(
-            "{scheme}://{}{host_port}/{}",
-            userinfo.unwrap_or_default(),
-            self.name
-        )
+        format!("{}/{}", base_via(&self.base, host_port), self.name)
     }
 
     /// `host:port` of the server itself.
@@ -2317,6 +2318,69 @@ impl Drop for Proxy {
         self.accept.abort();
         self.set(ProxyMode::Drop);
     }
+}
+
+/// The harness itself: the proxy forwards to PostgreSQL, and a cut closes
+/// open connections and drops (or holds) new ones. Passes without porthole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_fault_proxy_forwards_and_cuts() {
+    let db = PgDatabase::create();
+    let proxy = Proxy::start(db.server_addr()).await;
+    let via = base_via(&db.base, &format!("127.0.0.1:{}", proxy.port));
+    let query = |via: String| tokio::task::spawn_blocking(move || psql(&via, "SELECT 1"));
+    query(via.clone())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("psql through the proxy: {e}"));
+
+    // An open connection is closed by the cut.
+    let open = tokio::net::TcpStream::connect(("127.0.0.1", proxy.port))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    proxy.set(ProxyMode::Drop);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 16];
+        loop {
+            open.readable().await.unwrap();
+            match open.try_read(&mut buf) {
+                // PostgreSQL says nothing before the client does.
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the cut did not close an open connection");
+    let started = Instant::now();
+    assert!(
+        query(via.clone()).await.unwrap().is_err(),
+        "psql got through a dropping proxy"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a dropping proxy made psql wait"
+    );
+
+    proxy.set(ProxyMode::Blackhole);
+    let started = Instant::now();
+    assert!(
+        query(via.clone()).await.unwrap().is_err(),
+        "psql got through a black hole"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "the black hole answered: {:?}",
+        started.elapsed()
+    );
+
+    proxy.set(ProxyMode::Forward);
+    query(via)
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("psql through the restored proxy: {e}"));
 }
 
 fn is_nova_503(body: &Value) -> bool {
