@@ -7,10 +7,22 @@
 //!   by `port_id` / by `net_id`, detach and list, spread over the processes.
 //! * `*_sigkill_midway`: the same, one process killed with SIGKILL midway;
 //!   then a process restarted on the store must show everything acknowledged.
+//! * `*_single_process_baseline`: the same load on one process (the checks
+//!   hold today; the throughput to compare with).
 //! * `*_linearizable_spot_checks`: a change acknowledged by one process is
-//!   seen at once by the others (interfaces, tokens, fault rules, reset).
+//!   seen at once by the others (interfaces, Neutron ports, tokens and their
+//!   revocation, fault rules, reset); one port raced onto three servers
+//!   through three processes gets exactly one 200.
+//! * `*_concurrent_start_on_an_empty_store`: three processes started at once
+//!   with the seed: migrations and the seed applied once.
 //! * `postgres_outage_*`: the connection to PostgreSQL cut through a TCP
-//!   proxy under load: Nova's 503 in bounded time, `/readyz` 503, recovery.
+//!   proxy under load: Nova's 503 in bounded time, `/readyz` 503, recovery,
+//!   catching up with another process's writes, nothing acknowledged lost.
+//! * `postgres_fault_proxy_*`, `linearization_search_self_test`: the
+//!   harness itself.
+//!
+//! Each prints one summary line (`--nocapture`): operations, operations/s,
+//! answers by status, and for the outage how requests were answered.
 //!
 //! PostgreSQL: `PORTHOLE_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432`), one fresh database per test, made
@@ -1768,7 +1780,8 @@ async fn concurrent_clients(backend: Backend, n: usize, kill_midway: bool) {
         // Restart one on the same store: it must show everything acknowledged.
         let mut restarted = scratch.spawn("restarted", backend.store_args(), false, "noauth", &[]);
         restarted.wait_ready().await;
-        processes.push(restarted);
+        // First: its state is the one the history is checked against.
+        processes.insert(0, restarted);
         println!(
             "{test}: p{victim} killed at {:.2} s; {after} operations answered after it",
             at.as_secs_f64()
@@ -2618,4 +2631,57 @@ async fn postgres_outage_answers_503_and_recovers() {
         v.count
     );
     v.assert_none(test);
+}
+
+/// The linearization search on small histories whose answer is known.
+#[test]
+fn linearization_search_self_test() {
+    let ms = Duration::from_millis;
+    let op = |start: u64, end: Option<u64>, attach: bool, server: usize| LinOp {
+        start: ms(start),
+        end: end.map(ms),
+        attach,
+        server,
+    };
+    // attach, detach, attach: in order.
+    let plain = [
+        op(0, Some(10), true, 0),
+        op(20, Some(30), false, 0),
+        op(40, Some(50), true, 1),
+    ];
+    assert_eq!(linearizable(&plain, None, Some(1)), Some(true));
+    assert_eq!(linearizable(&plain, None, None), Some(false));
+    // Two acknowledged attaches, no detach: impossible.
+    let twice = [op(0, Some(10), true, 0), op(5, Some(15), true, 1)];
+    assert_eq!(linearizable(&twice, None, Some(0)), Some(false));
+    assert_eq!(linearizable(&twice, None, Some(1)), Some(false));
+    // An attach overlapping the detach before it: fine.
+    let overlap = [
+        op(0, Some(10), true, 0),
+        op(20, Some(30), false, 0),
+        op(15, Some(25), true, 1),
+    ];
+    assert_eq!(linearizable(&overlap, None, Some(1)), Some(true));
+    // A detach that ended before its attach started: impossible.
+    let early = [op(20, Some(30), true, 0), op(0, Some(10), false, 0)];
+    assert_eq!(linearizable(&early, None, None), Some(false));
+    // A detach from another server than the one attached: impossible.
+    let elsewhere = [op(0, Some(10), true, 0), op(20, Some(30), false, 1)];
+    assert_eq!(linearizable(&elsewhere, None, None), Some(false));
+    // Unknown outcomes may or may not have happened.
+    let unknown = [
+        op(0, Some(10), true, 0),
+        op(20, None, false, 0),
+        op(30, None, true, 2),
+    ];
+    assert_eq!(linearizable(&unknown, None, Some(0)), Some(true));
+    assert_eq!(linearizable(&unknown, None, None), Some(true));
+    assert_eq!(linearizable(&unknown, None, Some(2)), Some(true));
+    assert_eq!(linearizable(&unknown, None, Some(1)), Some(false));
+    // Many unknowns do not blow the search up.
+    let mut many: Vec<LinOp> = (0..200)
+        .map(|i| op(i, None, i % 2 == 0, (i as usize / 2) % 4))
+        .collect();
+    many.push(op(500, Some(510), true, 3));
+    assert_eq!(linearizable(&many, None, Some(3)), Some(true));
 }
