@@ -1868,7 +1868,9 @@ async fn linearizable_spot_checks(backend: Backend) {
     let scratch = Scratch::new();
     let test = format!("spot checks {}", backend.name());
     // The first seeds the store; the two others start together on it (a
-    // start on an empty store is `*_concurrent_start_*`).
+    // start on an empty store is `*_concurrent_start_*`). All are given the
+    // seed, as replicas share one configuration: it is applied once, and is
+    // what `POST /_porthole/reset` on any of them goes back to.
     let mut first = scratch.spawn("p0", backend.store_args(), true, "builtin", &[]);
     first.wait_ready().await;
     let mut processes = vec![first];
@@ -1876,13 +1878,7 @@ async fn linearizable_spot_checks(backend: Backend) {
         start_all(
             (1..3)
                 .map(|i| {
-                    scratch.spawn(
-                        &format!("p{i}"),
-                        backend.store_args(),
-                        false,
-                        "builtin",
-                        &[],
-                    )
+                    scratch.spawn(&format!("p{i}"), backend.store_args(), true, "builtin", &[])
                 })
                 .collect(),
         )
