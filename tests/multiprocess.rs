@@ -230,6 +230,17 @@ impl Backend {
         }
     }
 
+    /// The store as `PORTHOLE_*` variables instead of flags.
+    fn store_env(&self) -> Vec<(&'static str, OsString)> {
+        match self {
+            Backend::Sqlite(dir) => vec![
+                ("PORTHOLE_STORE", "sqlite".into()),
+                ("PORTHOLE_DATA_DIR", dir.path().join("data").into()),
+            ],
+            Backend::Postgres(db) => vec![("PORTHOLE_STORE", db.url().into())],
+        }
+    }
+
     fn store_args(&self) -> Vec<OsString> {
         match self {
             Backend::Sqlite(dir) => vec![
@@ -288,6 +299,19 @@ impl Scratch {
         auth: &str,
         extra: &[&str],
     ) -> Porthole {
+        self.spawn_env(name, store, &[], seed, auth, extra)
+    }
+
+    /// `spawn`, with `PORTHOLE_*` variables set too.
+    fn spawn_env(
+        &self,
+        name: &str,
+        store: Vec<OsString>,
+        env: &[(&str, OsString)],
+        seed: bool,
+        auth: &str,
+        extra: &[&str],
+    ) -> Porthole {
         let port = free_port();
         let mut command = Command::new(BIN);
         command
@@ -309,6 +333,9 @@ impl Scratch {
             if key.to_string_lossy().starts_with("PORTHOLE_") {
                 command.env_remove(key);
             }
+        }
+        for (key, value) in env {
+            command.env(key, value);
         }
         let mut child = command.spawn().expect("spawn porthole");
         let output = Arc::new(Mutex::new(String::new()));
@@ -2169,11 +2196,12 @@ async fn linearizable_spot_checks(backend: Backend) {
 async fn concurrent_start(backend: Backend) {
     let _serial = SERIAL.lock().await;
     let scratch = Scratch::new();
-    let processes = start_all(
-        (0..3)
-            .map(|i| scratch.spawn(&format!("p{i}"), backend.store_args(), true, "noauth", &[]))
-            .collect(),
-    )
+    // The third names its store with PORTHOLE_STORE (and PORTHOLE_DATA_DIR).
+    let processes = start_all(vec![
+        scratch.spawn("p0", backend.store_args(), true, "noauth", &[]),
+        scratch.spawn("p1", backend.store_args(), true, "noauth", &[]),
+        scratch.spawn_env("p2", Vec::new(), &backend.store_env(), true, "noauth", &[]),
+    ])
     .await;
     let states = {
         let mut states = Vec::new();
