@@ -7,7 +7,6 @@ use axum::middleware::from_fn_with_state;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::control::faults::FaultRules;
 use crate::api::{endpoint, middleware};
 use crate::auth::{Authenticator, BuiltinKeystone};
 use crate::config::AuthMode;
@@ -104,8 +103,6 @@ pub struct AppInner {
     pub host: String,
     pub policy: Arc<Policy>,
     pub options: AppOptions,
-    /// Faults on demand, set through the control plane.
-    pub faults: FaultRules,
     /// Delayed port activations waiting (`--port-activation-delay-ms`).
     pub activations: PendingActivations,
     /// This app's metrics registry (`GET /metrics`).
@@ -140,7 +137,6 @@ impl AppState {
             host: "porthole".to_owned(),
             policy: Arc::new(policy),
             options: AppOptions::default(),
-            faults: FaultRules::default(),
             activations: PendingActivations::default(),
             metrics,
             openapi: std::sync::OnceLock::new(),

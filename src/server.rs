@@ -75,8 +75,18 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         .await;
     let mut seed = Vec::new();
     if let Some(path) = &config.seed {
+        // What the seed leaves to be generated (MACs, ids) comes from the
+        // seed file itself unless ids are deterministic anyway: every
+        // process sharing a store makes the same seed, and a reset on any
+        // of them returns to the state the first one seeded.
+        let seed_ids = match config.deterministic {
+            Some(_) => None,
+            None => Some(IdSource::seeded(seed_hash(path)?)),
+        };
         let changes = SeedDocument::from_file(path)
-            .and_then(|document| document.into_changes_with(cloud.ids()))
+            .and_then(|document| {
+                document.into_changes_with(seed_ids.as_ref().unwrap_or(cloud.ids()))
+            })
             .map_err(|e| e.to_string())?;
         seed = changes.clone();
         let count = changes.len();
@@ -108,6 +118,15 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         server_build_delay: config.server_build_delay,
     };
     Ok(AppState::with(cloud, auth, policy).with_options(options))
+}
+
+/// A number drawn from the seed file's bytes.
+fn seed_hash(path: &std::path::Path) -> Result<u64, String> {
+    use sha2::Digest;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read seed {}: {e}", path.display()))?;
+    let digest = sha2::Sha256::digest(&bytes);
+    Ok(u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")))
 }
 
 /// Serve on `listener` until SIGTERM or Ctrl-C; in-flight requests finish,

@@ -13,7 +13,7 @@ CREATE TABLE change_log (
     batch text NOT NULL
 );
 
--- kind: server, network, subnet, port, action, token. owner: the server of
+-- kind: server, network, subnet, port, action, token, fault_rule. owner: the server of
 -- an instance action (removed with it). position: first insertion, the
 -- order entities load in.
 CREATE TABLE entities (

@@ -3,6 +3,7 @@
 pub mod caller;
 pub mod catalog;
 pub mod directory;
+pub mod faults;
 pub mod ids;
 pub mod ipam;
 pub mod microversion;

@@ -8,6 +8,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 
 use super::directory::Token;
+use super::faults::FaultRule;
 use super::ids::IdSource;
 use super::model::*;
 
@@ -36,8 +37,13 @@ pub enum Change {
     /// lookup, kept (with its instance actions) for the instance-action
     /// lookups, as Nova's soft-deleted instance rows are.
     SoftDeleteServer(ServerId),
-    /// Everything but tokens dropped (the control plane's reset).
+    /// Everything but tokens and fault rules dropped (the control plane's
+    /// reset; see [`Change::ClearFaultRules`]).
     Reset,
+    /// A fault rule set, or its firing counted.
+    PutFaultRule(FaultRule),
+    DeleteFaultRule(String),
+    ClearFaultRules,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,6 +67,8 @@ pub struct World {
     next_seq: u64,
     /// Issued tokens by id (builtin identity).
     tokens: HashMap<String, std::sync::Arc<Token>>,
+    /// Fault rules, in the order they were set.
+    fault_rules: Vec<FaultRule>,
 }
 
 impl World {
@@ -185,6 +193,13 @@ impl World {
     pub fn tokens(&self) -> impl Iterator<Item = &Token> {
         self.tokens.values().map(|t| t.as_ref())
     }
+    pub fn fault_rules(&self) -> &[FaultRule] {
+        &self.fault_rules
+    }
+    /// Whether any fault rule can still fire.
+    pub fn has_live_fault_rules(&self) -> bool {
+        self.fault_rules.iter().any(|rule| !rule.exhausted())
+    }
     pub fn all_actions(&self) -> impl Iterator<Item = &InstanceAction> {
         self.actions.values().flat_map(|a| a.list.iter())
     }
@@ -307,15 +322,31 @@ impl World {
             },
             Change::Reset => {
                 let tokens = std::mem::take(&mut self.tokens);
+                let fault_rules = std::mem::take(&mut self.fault_rules);
                 let before = std::mem::replace(
                     self,
                     World {
                         tokens,
+                        fault_rules,
                         ..World::default()
                     },
                 );
                 Undo::Reset(Box::new(before))
             }
+            Change::PutFaultRule(rule) => {
+                let before = self.fault_rules.clone();
+                match self.fault_rules.iter_mut().find(|r| r.id == rule.id) {
+                    Some(existing) => *existing = rule,
+                    None => self.fault_rules.push(rule),
+                }
+                Undo::FaultRules(before)
+            }
+            Change::DeleteFaultRule(id) => {
+                let before = self.fault_rules.clone();
+                self.fault_rules.retain(|r| r.id != id);
+                Undo::FaultRules(before)
+            }
+            Change::ClearFaultRules => Undo::FaultRules(std::mem::take(&mut self.fault_rules)),
         }
     }
 
@@ -416,11 +447,15 @@ impl World {
             }
             Undo::Nothing => {}
             Undo::Reset(before) => {
-                // Tokens outlive a reset; later token changes are undone already.
+                // Tokens and fault rules outlive a reset; their later changes
+                // are undone already.
                 let tokens = std::mem::take(&mut self.tokens);
+                let fault_rules = std::mem::take(&mut self.fault_rules);
                 *self = *before;
                 self.tokens = tokens;
+                self.fault_rules = fault_rules;
             }
+            Undo::FaultRules(before) => self.fault_rules = before,
         }
     }
 
@@ -500,6 +535,7 @@ impl World {
         let mut tokens: Vec<&Token> = self.tokens().collect();
         tokens.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
         changes.extend(tokens.into_iter().cloned().map(Change::PutToken));
+        changes.extend(self.fault_rules.iter().cloned().map(Change::PutFaultRule));
         changes
     }
 }
@@ -555,6 +591,8 @@ enum Undo {
     Nothing,
     /// The whole world before the reset, tokens aside.
     Reset(Box<World>),
+    /// The fault rules before (a short list).
+    FaultRules(Vec<FaultRule>),
 }
 
 fn restore<K: Eq + Hash, V>(map: &mut HashMap<K, V>, key: K, prior: Option<V>) {

@@ -203,7 +203,15 @@ async fn catch_up(
 
 /// The kinds in the order they load (a port after its network, an action
 /// after its server).
-const KINDS: [&str; 6] = ["server", "network", "subnet", "port", "action", "token"];
+const KINDS: [&str; 7] = [
+    "server",
+    "network",
+    "subnet",
+    "port",
+    "action",
+    "token",
+    "fault_rule",
+];
 
 async fn load(connection: &mut PgConnection) -> Result<Snapshot, StoreError> {
     let position = read_head(connection, false).await?;
@@ -227,6 +235,7 @@ async fn load(connection: &mut PgConnection) -> Result<Snapshot, StoreError> {
             "port" => Change::PutPort(serde_json::from_str(body).map_err(io)?),
             "action" => Change::PutAction(serde_json::from_str(body).map_err(io)?),
             "token" => Change::PutToken(serde_json::from_str(body).map_err(io)?),
+            "fault_rule" => Change::PutFaultRule(serde_json::from_str(body).map_err(io)?),
             other => return Err(StoreError::Io(format!("unknown entity kind {other:?}"))),
         };
         let soft_deleted = match (&change, deleted) {
@@ -304,8 +313,17 @@ async fn write_change(connection: &mut PgConnection, change: &Change) -> Result<
                 .map_err(io)?;
             Ok(())
         }
+        Change::PutFaultRule(r) => put(connection, "fault_rule", &r.id, None, r).await,
+        Change::DeleteFaultRule(id) => delete(connection, "fault_rule", id).await,
+        Change::ClearFaultRules => {
+            sqlx::query("DELETE FROM entities WHERE kind = 'fault_rule'")
+                .execute(connection)
+                .await
+                .map_err(io)?;
+            Ok(())
+        }
         Change::Reset => {
-            sqlx::query("DELETE FROM entities WHERE kind <> 'token'")
+            sqlx::query("DELETE FROM entities WHERE kind NOT IN ('token', 'fault_rule')")
                 .execute(connection)
                 .await
                 .map_err(io)?;

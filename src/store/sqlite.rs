@@ -152,6 +152,7 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/006_deleted_servers.sql"
         )),
         M::up(include_str!("../../migrations/sqlite/007_change_log.sql")),
+        M::up(include_str!("../../migrations/sqlite/008_fault_rules.sql")),
     ])
 }
 
@@ -552,6 +553,23 @@ fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result
             tx.prepare_cached("UPDATE servers SET deleted = 1 WHERE id = ?1")?
                 .execute([id])?;
         }
+        Change::PutFaultRule(rule) => {
+            tx.prepare_cached(
+                "INSERT INTO fault_rules (id, rule) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET rule = excluded.rule",
+            )?
+            .execute(params![
+                rule.id,
+                serde_json::to_string(rule).expect("serializable")
+            ])?;
+        }
+        Change::DeleteFaultRule(id) => {
+            tx.prepare_cached("DELETE FROM fault_rules WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Change::ClearFaultRules => {
+            tx.execute_batch("DELETE FROM fault_rules")?;
+        }
         Change::Reset => {
             tx.execute_batch(
                 "DELETE FROM port_fixed_ips; DELETE FROM ports; DELETE FROM subnets;
@@ -756,6 +774,15 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         })
     })? {
         world.apply(Change::PutToken(token?));
+    }
+    let mut rules = connection.prepare("SELECT rule FROM fault_rules ORDER BY rowid")?;
+    for rule in rules.query_map([], |r| {
+        let text: String = r.get(0)?;
+        serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })? {
+        world.apply(Change::PutFaultRule(rule?));
     }
     Ok(world)
 }

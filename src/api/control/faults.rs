@@ -2,31 +2,19 @@
 //! call with a chosen fault, or hold it back a while, before its handler
 //! runs. Off until a rule is set; then one lock per call.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
-
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::api::endpoint::Endpoint;
 use crate::api::fault::named_fault_response;
 use crate::app::AppState;
-use crate::domain::ids::IdSource;
+use crate::domain::faults::{fire, FaultOperation, FaultRule};
+use crate::domain::World;
 use crate::error::fault_name;
-
-/// The call a rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum FaultOperation {
-    List,
-    Show,
-    Attach,
-    Detach,
-    Any,
-}
+use crate::error::Fault;
+use axum::response::IntoResponse;
 
 /// `POST /_porthole/faults`, as the client sends it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -42,23 +30,6 @@ pub struct FaultRuleRequest {
     pub delay_ms: u64,
     pub times: Option<u64>,
     pub probability: Option<f64>,
-}
-
-/// A rule as stored and listed, with how often it fired.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FaultRule {
-    pub id: String,
-    pub operation: FaultOperation,
-    pub server_id: Option<String>,
-    pub port_id: Option<String>,
-    pub status: Option<u16>,
-    pub fault: Option<String>,
-    pub message: Option<String>,
-    pub delay_ms: u64,
-    /// `None`: every time.
-    pub times: Option<u64>,
-    pub probability: f64,
-    pub fired: u64,
 }
 
 /// The longest delay a rule may ask for (a minute), so no rule holds a
@@ -121,105 +92,6 @@ impl FaultRuleRequest {
     }
 }
 
-impl FaultRule {
-    fn matches(&self, operation: FaultOperation, server_id: &str, port_id: Option<&str>) -> bool {
-        (self.operation == FaultOperation::Any || self.operation == operation)
-            && self.server_id.as_deref().is_none_or(|s| s == server_id)
-            && self.port_id.as_deref().is_none_or(|p| Some(p) == port_id)
-            && !self.exhausted()
-    }
-
-    /// Fired as often as `times` allows (it stays listed, with its count).
-    fn exhausted(&self) -> bool {
-        self.times.is_some_and(|times| self.fired >= times)
-    }
-}
-
-/// What a fired rule does to the call.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Firing {
-    pub delay: Duration,
-    /// `(status, fault name, message)`; `None`: the call goes on after the delay.
-    pub fault: Option<(u16, String, String)>,
-}
-
-#[derive(Debug, Default)]
-pub struct FaultRules {
-    /// Whether any rule can still fire: the hot path reads only this.
-    active: AtomicBool,
-    rules: Mutex<Vec<FaultRule>>,
-}
-
-impl FaultRules {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
-        self.rules.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn add(&self, rule: FaultRule) {
-        let mut rules = self.lock();
-        rules.push(rule);
-        self.active.store(true, Ordering::Release);
-    }
-
-    pub fn list(&self) -> Vec<FaultRule> {
-        self.lock().clone()
-    }
-
-    pub fn clear(&self) {
-        let mut rules = self.lock();
-        rules.clear();
-        self.active.store(false, Ordering::Release);
-    }
-
-    /// Remove one rule; whether it existed.
-    pub fn remove(&self, id: &str) -> bool {
-        let mut rules = self.lock();
-        let before = rules.len();
-        rules.retain(|r| r.id != id);
-        self.active
-            .store(rules.iter().any(|r| !r.exhausted()), Ordering::Release);
-        rules.len() != before
-    }
-
-    /// The first matching rule that fires (by its probability), counted.
-    pub fn fire(
-        &self,
-        operation: FaultOperation,
-        server_id: &str,
-        port_id: Option<&str>,
-        ids: &IdSource,
-    ) -> Option<Firing> {
-        if !self.active.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut rules = self.lock();
-        let rule = rules.iter_mut().find(|rule| {
-            rule.matches(operation, server_id, port_id)
-                && (rule.probability >= 1.0 || ids.draw() < rule.probability)
-        })?;
-        rule.fired += 1;
-        let firing = Firing {
-            delay: Duration::from_millis(rule.delay_ms),
-            fault: rule.status.map(|status| {
-                (
-                    status,
-                    rule.fault.clone().unwrap_or_default(),
-                    rule.message.clone().unwrap_or_default(),
-                )
-            }),
-        };
-        if rule.exhausted() && rules.iter().all(FaultRule::exhausted) {
-            self.active.store(false, Ordering::Release);
-        }
-        Some(firing)
-    }
-
-    /// Whether a call needs classifying at all.
-    pub fn is_active(&self) -> bool {
-        self.active.load(Ordering::Acquire)
-    }
-}
-
 impl FaultOperation {
     /// The operation of an endpoint, if rules can target it.
     fn of(endpoint: Endpoint) -> Option<Self> {
@@ -243,20 +115,29 @@ fn classify(request: &Request) -> Option<(FaultOperation, &str, Option<&str>)> {
     Some((operation, server_id, port_id))
 }
 
-/// After authentication and version negotiation, before the handler.
+/// After authentication and version negotiation, before the handler. The
+/// rules are shared state: a firing is a write (counted once, whichever
+/// process fires it).
 pub async fn inject_faults(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    if !state.faults.is_active() {
+    let Some((operation, server_id, port_id)) = classify(&request) else {
         return next.run(request).await;
-    }
-    let firing = classify(&request).and_then(|(operation, server_id, port_id)| {
-        state
-            .faults
-            .fire(operation, server_id, port_id, state.cloud.ids())
-    });
+    };
+    let firing = match state.cloud.read(World::has_live_fault_rules).await {
+        Ok(false) => None,
+        Ok(true) => state
+            .cloud
+            .write(|txn| fire(txn, operation, server_id, port_id))
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot count a fault rule's firing");
+                None
+            }),
+        Err(error) => return Fault::from(error).into_response(),
+    };
     let Some(firing) = firing else {
         return next.run(request).await;
     };
@@ -272,6 +153,9 @@ pub async fn inject_faults(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::faults::Firing;
+    use crate::domain::ids::IdSource;
+    use crate::domain::Change;
 
     fn request(json: &str) -> FaultRuleRequest {
         serde_json::from_str(json).unwrap()
@@ -311,54 +195,70 @@ mod tests {
         }
     }
 
+    /// Fire once in a transaction of its own.
+    fn fire_in(
+        world: &mut World,
+        ids: &IdSource,
+        operation: FaultOperation,
+        port_id: Option<&str>,
+        server_id: &str,
+    ) -> Option<Firing> {
+        let mut txn = world.txn(ids);
+        fire(&mut txn, operation, server_id, port_id)
+    }
+
+    fn add(world: &mut World, json: &str, id: &str) {
+        world.apply(Change::PutFaultRule(
+            request(json).into_rule(id.into()).unwrap(),
+        ));
+    }
+
     #[test]
     fn times_and_matching() {
-        let rules = FaultRules::default();
+        let mut world = World::default();
         let ids = IdSource::seeded(1);
-        assert_eq!(rules.fire(FaultOperation::List, "s", None, &ids), None);
-        rules.add(
-            request(r#"{"operation": "attach", "server_id": "s", "status": 409, "times": 2}"#)
-                .into_rule("r".into())
-                .unwrap(),
+        assert_eq!(
+            fire_in(&mut world, &ids, FaultOperation::List, None, "s"),
+            None
         );
-        assert_eq!(rules.fire(FaultOperation::List, "s", None, &ids), None);
-        assert_eq!(rules.fire(FaultOperation::Attach, "t", None, &ids), None);
+        add(
+            &mut world,
+            r#"{"operation": "attach", "server_id": "s", "status": 409, "times": 2}"#,
+            "r",
+        );
+        assert_eq!(
+            fire_in(&mut world, &ids, FaultOperation::List, None, "s"),
+            None
+        );
+        assert_eq!(
+            fire_in(&mut world, &ids, FaultOperation::Attach, None, "t"),
+            None
+        );
         for _ in 0..2 {
-            assert!(rules
-                .fire(FaultOperation::Attach, "s", None, &ids)
-                .is_some());
+            assert!(fire_in(&mut world, &ids, FaultOperation::Attach, None, "s").is_some());
         }
-        assert_eq!(rules.fire(FaultOperation::Attach, "s", None, &ids), None);
-        assert_eq!(rules.list()[0].fired, 2);
-        // Exhausted: calls skip the lock again.
-        assert!(!rules.is_active());
-        assert!(rules.remove("r"));
-        assert!(!rules.remove("r"));
-        rules.add(
-            request(r#"{"status": 500, "times": 1}"#)
-                .into_rule("a".into())
-                .unwrap(),
+        assert_eq!(
+            fire_in(&mut world, &ids, FaultOperation::Attach, None, "s"),
+            None
         );
-        rules.add(request(r#"{"status": 501}"#).into_rule("b".into()).unwrap());
-        rules.fire(FaultOperation::List, "s", None, &ids).unwrap();
-        assert!(rules.is_active(), "b can still fire");
+        assert_eq!(world.fault_rules()[0].fired, 2);
+        // Exhausted: calls skip the write again.
+        assert!(!world.has_live_fault_rules());
+        world.apply(Change::DeleteFaultRule("r".into()));
+        assert!(world.fault_rules().is_empty());
+        add(&mut world, r#"{"status": 500, "times": 1}"#, "a");
+        add(&mut world, r#"{"status": 501}"#, "b");
+        fire_in(&mut world, &ids, FaultOperation::List, None, "s").unwrap();
+        assert!(world.has_live_fault_rules(), "b can still fire");
     }
 
     #[test]
     fn probability_fires_about_that_often() {
-        let rules = FaultRules::default();
+        let mut world = World::default();
         let ids = IdSource::seeded(42);
-        rules.add(
-            request(r#"{"status": 503, "probability": 0.25}"#)
-                .into_rule("r".into())
-                .unwrap(),
-        );
+        add(&mut world, r#"{"status": 503, "probability": 0.25}"#, "r");
         let fired = (0..4000)
-            .filter(|_| {
-                rules
-                    .fire(FaultOperation::Show, "s", Some("p"), &ids)
-                    .is_some()
-            })
+            .filter(|_| fire_in(&mut world, &ids, FaultOperation::Show, Some("p"), "s").is_some())
             .count();
         assert!((800..1200).contains(&fired), "{fired}");
     }

@@ -14,11 +14,12 @@ use super::extract::{FaultPath, LimitedBody};
 use super::middleware::authenticate;
 use super::response::{json_response, raw_json_response, to_json};
 use crate::app::AppState;
+use crate::domain::faults::FaultRule;
 use crate::domain::ops::{self, ServerPatch};
 use crate::domain::{Caller, Change, ServerId, World};
 use crate::error::Fault;
 use crate::seed::{check_task_state, check_vm_state, SeedDocument, SeedServer};
-use faults::{FaultRule, FaultRuleRequest};
+use faults::FaultRuleRequest;
 
 pub mod faults;
 
@@ -94,6 +95,7 @@ pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
             // Timers of attachments the reset undoes must not fire on the seed.
             app.activations.clear();
             txn.put(Change::Reset);
+            txn.put(Change::ClearFaultRules);
             for change in seed.iter() {
                 txn.put(change.clone());
             }
@@ -101,7 +103,6 @@ pub async fn reset(State(app): State<AppState>) -> Result<Response, Fault> {
         })
         .await?;
     // Only once the reset is durable: a failed one changes nothing.
-    app.faults.clear();
     app.cloud.ids().restart();
     Ok(json_response(StatusCode::OK, &counts))
 }
@@ -335,7 +336,9 @@ pub async fn add_fault(
     let rule = request
         .into_rule(app.cloud.ids().rule_id())
         .map_err(Fault::ControlBadRequest)?;
-    app.faults.add(rule.clone());
+    app.cloud
+        .write(|txn| txn.put(Change::PutFaultRule(rule.clone())))
+        .await?;
     Ok(json_response(StatusCode::CREATED, &rule))
 }
 
@@ -354,13 +357,9 @@ pub struct FaultRules {
         (status = 200, description = "The rules.", body = FaultRules),
     )
 )]
-pub async fn list_faults(State(app): State<AppState>) -> Response {
-    json_response(
-        StatusCode::OK,
-        &FaultRules {
-            faults: app.faults.list(),
-        },
-    )
+pub async fn list_faults(State(app): State<AppState>) -> Result<Response, Fault> {
+    let faults = app.cloud.read(|world| world.fault_rules().to_vec()).await?;
+    Ok(json_response(StatusCode::OK, &FaultRules { faults }))
 }
 
 /// Clear every fault rule.
@@ -372,9 +371,11 @@ pub async fn list_faults(State(app): State<AppState>) -> Response {
         (status = 204, description = "Cleared."),
     )
 )]
-pub async fn clear_faults(State(app): State<AppState>) -> StatusCode {
-    app.faults.clear();
-    StatusCode::NO_CONTENT
+pub async fn clear_faults(State(app): State<AppState>) -> Result<StatusCode, Fault> {
+    app.cloud
+        .write(|txn| txn.put(Change::ClearFaultRules))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Clear one fault rule.
@@ -392,7 +393,17 @@ pub async fn delete_fault(
     State(app): State<AppState>,
     FaultPath(fault_id): FaultPath<String>,
 ) -> Result<StatusCode, Fault> {
-    if app.faults.remove(&fault_id) {
+    let removed = app
+        .cloud
+        .write(|txn| {
+            let known = txn.world().fault_rules().iter().any(|r| r.id == fault_id);
+            if known {
+                txn.put(Change::DeleteFaultRule(fault_id.clone()));
+            }
+            known
+        })
+        .await?;
+    if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Fault::ControlNotFound(format!(
