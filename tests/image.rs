@@ -121,6 +121,7 @@ impl Image {
             // ENV of the Dockerfile.
             .env("PORTHOLE_LISTEN", format!("0.0.0.0:{}", self.listen_port))
             .env("PORTHOLE_DATA_DIR", self.path("var/lib/porthole"))
+            .env("PORTHOLE_SHUTDOWN_GRACE", "8")
             // docker run -e PORTHOLE_SEED=... -v seed.toml:/etc/porthole/seed.toml:ro
             .env("PORTHOLE_SEED", self.path("etc/porthole/seed.toml"))
             .current_dir(self.path("var/lib/porthole"))
