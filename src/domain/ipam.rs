@@ -86,30 +86,69 @@ pub fn is_valid_for_subnet(subnet: &Subnet, ip: IpAddr) -> bool {
 
 /// The lowest free address of the subnet's pools, skipping `used` and the gateway.
 pub fn first_free(subnet: &Subnet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
+    first_free_from(subnet, used, None, &[])
+}
+
+/// [`first_free`], knowing that every pool address below `floor` is taken
+/// (so the search starts there: allocation stays O(1) amortised as a large
+/// subnet fills up), and skipping `also_taken` too.
+pub fn first_free_from(
+    subnet: &Subnet,
+    used: &BTreeSet<IpAddr>,
+    floor: Option<IpAddr>,
+    also_taken: &[IpAddr],
+) -> Option<IpAddr> {
+    let floor = floor.map(to_u128).unwrap_or(0);
+    let taken = |ip: &IpAddr| {
+        Some(*ip) == subnet.gateway_ip || used.contains(ip) || also_taken.contains(ip)
+    };
     for pool in &subnet.allocation_pools {
         if pool.start.is_ipv4() != subnet.cidr.addr().is_ipv4() || pool.start > pool.end {
             continue;
         }
         let end = to_u128(pool.end);
+        let start = to_u128(pool.start).max(floor);
+        if start > end {
+            continue;
+        }
         // `None` once past the top of the address space (a pool ending at
         // ffff:...:ffff must not overflow).
-        let mut candidate = Some(to_u128(pool.start));
-        for taken in used.range(pool.start..=pool.end) {
-            let taken = to_u128(*taken);
+        let mut candidate = Some(start);
+        let from = from_u128(start, subnet.cidr.addr());
+        for used_ip in used.range(from..=pool.end) {
+            let used_ip = to_u128(*used_ip);
             match candidate {
-                Some(c) if taken == c => candidate = c.checked_add(1),
+                Some(c) if used_ip == c => candidate = c.checked_add(1),
                 _ => break,
             }
         }
         while let Some(c) = candidate.filter(|c| *c <= end) {
             let ip = from_u128(c, subnet.cidr.addr());
-            if Some(ip) != subnet.gateway_ip && !used.contains(&ip) {
+            if !taken(&ip) {
                 return Some(ip);
             }
             candidate = c.checked_add(1);
         }
     }
     None
+}
+
+/// The next floor after `ip` was taken at the floor: past every address
+/// already used and the gateway.
+pub fn raise_floor(subnet: &Subnet, used: &BTreeSet<IpAddr>, ip: IpAddr) -> Option<IpAddr> {
+    let mut next = to_u128(ip).checked_add(1)?;
+    loop {
+        let candidate = from_u128(next, subnet.cidr.addr());
+        if !(used.contains(&candidate) || Some(candidate) == subnet.gateway_ip) {
+            return Some(candidate);
+        }
+        next = next.checked_add(1)?;
+    }
+}
+
+/// The lowest address of the subnet's pools (where a floor starts).
+pub fn lowest_pool_address(subnet: &Subnet) -> Option<IpAddr> {
+    subnet.allocation_pools.iter().map(|p| p.start).min()
 }
 
 /// How many addresses [`first_free`] could still hand out: the pools' sizes

@@ -2,7 +2,6 @@
 //! policy, validation, Neutron's errors, and the changes create, update and
 //! delete make (IPAM shared with os-interface: [`super::ipam`]). No HTTP.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -555,9 +554,7 @@ fn allocate(
             if subnet.cidr.addr().is_ipv4() && v4_done {
                 continue;
             }
-            let empty = BTreeSet::new();
-            let used = world.used_ips(&subnet.id).unwrap_or(&empty);
-            if let Some(ip) = ipam::first_free(subnet, used) {
+            if let Some(ip) = world.first_free_ip(subnet, &[]) {
                 v4_done |= subnet.cidr.addr().is_ipv4();
                 out.push(FixedIp {
                     subnet_id: subnet.id.clone(),
@@ -636,9 +633,8 @@ fn allocate(
                 ip
             }
             None => {
-                let mut used = world.used_ips(&subnet.id).cloned().unwrap_or_default();
-                used.extend(out.iter().map(|f| f.ip_address));
-                ipam::first_free(subnet, &used).ok_or_else(|| {
+                let also: Vec<IpAddr> = out.iter().map(|f| f.ip_address).collect();
+                world.first_free_ip(subnet, &also).ok_or_else(|| {
                     NeutronFault::new(
                         409,
                         "IpAddressGenerationFailure",

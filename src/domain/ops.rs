@@ -340,7 +340,7 @@ pub(crate) fn attach_on_host(
         None if subnets.is_empty() => None,
         None => {
             let free = subnets.iter().find_map(|s| {
-                let ip = ipam::first_free(s, world.used_ips(&s.id).unwrap_or(&Default::default()))?;
+                let ip = world.first_free_ip(s, &[])?;
                 Some(FixedIp {
                     subnet_id: s.id.clone(),
                     ip_address: ip,

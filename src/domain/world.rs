@@ -61,6 +61,10 @@ pub struct World {
     ports_by_device: HashMap<String, Vec<PortId>>,
     /// subnet id → addresses in use.
     used_ips: HashMap<SubnetId, BTreeSet<IpAddr>>,
+    /// subnet id → an address below which every pool address is in use
+    /// (absent: unknown, search from the pools' start). Derived; keeps
+    /// allocation O(1) amortised as a subnet fills.
+    ip_floors: HashMap<SubnetId, IpAddr>,
     macs: HashSet<String>,
     /// server id → its actions, oldest first, with a request-id index.
     actions: HashMap<ServerId, ServerActions>,
@@ -162,6 +166,18 @@ impl World {
     pub fn used_ips(&self, subnet_id: &SubnetId) -> Option<&BTreeSet<IpAddr>> {
         self.used_ips.get(subnet_id)
     }
+    /// The lowest free address of `subnet` (Neutron's IPAM order), also
+    /// skipping `also_taken` (addresses of the same request).
+    pub fn first_free_ip(&self, subnet: &Subnet, also_taken: &[IpAddr]) -> Option<IpAddr> {
+        let empty = BTreeSet::new();
+        let used = self.used_ips.get(&subnet.id).unwrap_or(&empty);
+        super::ipam::first_free_from(
+            subnet,
+            used,
+            self.ip_floors.get(&subnet.id).copied(),
+            also_taken,
+        )
+    }
     pub fn mac_in_use(&self, mac: &str) -> bool {
         self.macs.contains(mac)
     }
@@ -237,6 +253,8 @@ impl World {
                 }
                 let id = subnet.id.clone();
                 let network_id = subnet.network_id.clone();
+                // Its pools may have changed: the floor is unknown again.
+                self.ip_floors.remove(&id);
                 let prior = self.subnets.insert(id.clone(), subnet);
                 Undo::Subnet {
                     id,
@@ -262,6 +280,7 @@ impl World {
                 Undo::Network(id, prior)
             }
             Change::DeleteSubnet(id) => {
+                self.ip_floors.remove(&id);
                 let subnet = self.subnets.remove(&id);
                 let position = subnet.as_ref().and_then(|s| {
                     let ids = self.subnets_by_network.get_mut(&s.network_id)?;
@@ -373,6 +392,7 @@ impl World {
                         }
                     }
                 }
+                self.ip_floors.remove(&id);
                 restore_ordered(&mut self.subnets, id, prior);
             }
             Undo::SubnetGone {
@@ -470,10 +490,22 @@ impl World {
             ids.insert(at, port.id.clone());
         }
         for ip in &port.fixed_ips {
-            self.used_ips
-                .entry(ip.subnet_id.clone())
-                .or_default()
-                .insert(ip.ip_address);
+            let used = self.used_ips.entry(ip.subnet_id.clone()).or_default();
+            used.insert(ip.ip_address);
+            // Taken at the floor (or at the pools' start): raise the floor.
+            let Some(subnet) = self.subnets.get(&ip.subnet_id) else {
+                continue;
+            };
+            let at_floor = match self.ip_floors.get(&ip.subnet_id) {
+                Some(floor) => *floor == ip.ip_address,
+                None => super::ipam::lowest_pool_address(subnet) == Some(ip.ip_address),
+            };
+            if at_floor {
+                match super::ipam::raise_floor(subnet, used, ip.ip_address) {
+                    Some(floor) => self.ip_floors.insert(ip.subnet_id.clone(), floor),
+                    None => self.ip_floors.remove(&ip.subnet_id),
+                };
+            }
         }
         self.macs.insert(port.mac_address.clone());
     }
@@ -489,6 +521,18 @@ impl World {
             }
         }
         for ip in &old.fixed_ips {
+            if let Some(floor) = self.ip_floors.get_mut(&ip.subnet_id) {
+                *floor = (*floor).min(ip.ip_address);
+                // Back at the pools' start: as good as unknown (and equal
+                // to a world that never had a floor there).
+                let lowest = self
+                    .subnets
+                    .get(&ip.subnet_id)
+                    .and_then(super::ipam::lowest_pool_address);
+                if lowest == Some(*floor) {
+                    self.ip_floors.remove(&ip.subnet_id);
+                }
+            }
             if let Some(set) = self.used_ips.get_mut(&ip.subnet_id) {
                 set.remove(&ip.ip_address);
                 // Emptied sets go, so that an undone attach leaves no trace.
@@ -877,5 +921,61 @@ mod tests {
         assert!(world.mac_in_use(&world.port("bound").unwrap().mac_address));
         assert_eq!(world.subnets_of("n1").count(), 1);
         assert!(world.network("n1").is_some());
+    }
+
+    /// The floor keeps allocation lowest-free while it skips what is
+    /// taken: a released address is handed out again first, then the
+    /// search goes on above the highest.
+    #[test]
+    fn allocation_stays_lowest_free_with_the_floor() {
+        let mut world = World::default();
+        let cidr: ipnet::IpNet = "10.0.0.0/16".parse().unwrap();
+        let subnet = Subnet {
+            id: "big".into(),
+            network_id: "n".into(),
+            cidr,
+            gateway_ip: super::super::ipam::default_gateway(cidr),
+            allocation_pools: super::super::ipam::default_pools(cidr, None),
+            neutron: Default::default(),
+        };
+        world.apply(Change::PutSubnet(subnet.clone()));
+        let port = |i: u64, ip: IpAddr| Port {
+            id: format!("p{i}").into(),
+            network_id: "n".into(),
+            project_id: "p".into(),
+            mac_address: format!("m{i}"),
+            fixed_ips: vec![FixedIp {
+                subnet_id: "big".into(),
+                ip_address: ip,
+            }],
+            device_id: String::new(),
+            device_owner: String::new(),
+            status: PortStatus::Down,
+            preserve_on_delete: true,
+            tag: None,
+            seq: i,
+            neutron: Default::default(),
+        };
+        let mut ips = Vec::new();
+        for i in 0..1000 {
+            let ip = world.first_free_ip(&subnet, &[]).unwrap();
+            world.apply(Change::PutPort(port(i, ip)));
+            ips.push(ip);
+        }
+        // The gateway (10.0.0.1) is skipped; then in order.
+        assert_eq!(ips[0], "10.0.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(ips[999], "10.0.3.233".parse::<IpAddr>().unwrap());
+        world.apply(Change::DeletePort("p500".into()));
+        assert_eq!(world.first_free_ip(&subnet, &[]), Some(ips[500]));
+        assert_eq!(
+            world.first_free_ip(&subnet, &[ips[500]]),
+            Some("10.0.3.234".parse().unwrap())
+        );
+        // The same answers as the search from the start, without the floor.
+        let used = world.used_ips(&"big".into()).unwrap().clone();
+        assert_eq!(
+            super::super::ipam::first_free(&subnet, &used),
+            world.first_free_ip(&subnet, &[])
+        );
     }
 }
