@@ -27,8 +27,6 @@ pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Guarded {
     world: World,
-    /// The last batch of the log applied to `world`.
-    position: Position,
 }
 
 /// The outcome of a group's commit, for each of its writers.
@@ -47,8 +45,11 @@ struct Permit {
 
 struct Shared {
     state: RwLock<Guarded>,
-    /// `state.position`, readable without the lock.
+    /// The last batch of the log applied to the world and committed.
     applied: AtomicU64,
+    /// While this process holds the write lock: the last batch it applied,
+    /// committed or still in flight (no other process can write then).
+    leased_upto: AtomicU64,
     /// The world may hold changes that a failed commit did not make
     /// durable: reload before serving from it.
     stale: AtomicBool,
@@ -89,9 +90,9 @@ impl Cloud {
         let snapshot = bounded(timeout, store.load()).await?;
         let shared = Arc::new(Shared {
             applied: AtomicU64::new(snapshot.position),
+            leased_upto: AtomicU64::new(0),
             state: RwLock::new(Guarded {
                 world: snapshot.world,
-                position: snapshot.position,
             }),
             stale: AtomicBool::new(false),
             log: Mutex::new(()),
@@ -164,7 +165,7 @@ impl Cloud {
                 .await?
             }
         };
-        if head <= shared.applied.load(Ordering::Acquire) {
+        if head <= current(shared) {
             return Ok(());
         }
         bounded(shared.timeout, async {
@@ -250,6 +251,15 @@ impl Cloud {
     }
 }
 
+/// How far this process's world goes: what it applied and committed, or
+/// while it holds the write lock, what it applied in its session.
+fn current(shared: &Shared) -> Position {
+    shared
+        .applied
+        .load(Ordering::Acquire)
+        .max(shared.leased_upto.load(Ordering::Acquire))
+}
+
 /// `future`, or [`StoreError::Timeout`] after `timeout`.
 async fn bounded<T>(
     timeout: Duration,
@@ -264,27 +274,28 @@ fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Apply what the store says was committed since `guard.position`.
+/// Apply what the store says was committed after this process's position.
 fn apply_catchup(shared: &Shared, guard: &mut Guarded, catchup: Catchup) {
+    let mut position = shared.applied.load(Ordering::Acquire);
     match catchup {
         Catchup::Batches(batches) => {
             for batch in batches {
-                if batch.seq <= guard.position {
+                if batch.seq <= position {
                     continue;
                 }
                 for change in batch.changes {
                     guard.world.apply(change);
                 }
-                guard.position = batch.seq;
+                position = batch.seq;
             }
         }
         Catchup::Reload(snapshot) => {
             let snapshot = *snapshot;
             guard.world = snapshot.world;
-            guard.position = snapshot.position;
+            position = snapshot.position;
         }
     }
-    shared.applied.store(guard.position, Ordering::Release);
+    shared.applied.store(position, Ordering::Release);
 }
 
 /// After a failed commit: the world again as the store has it. Called with
@@ -295,18 +306,14 @@ async fn reload_if_stale(shared: &Shared) -> Result<(), StoreError> {
     }
     let snapshot = bounded(shared.timeout, shared.store.load()).await?;
     let mut guard = shared.state.write().await;
-    if matches!(shared.store.head(), Head::Own) {
-        // The store keeps no copy (memory): the world is the state, and
-        // stays; only the position is the store's.
-        guard.position = guard.position.max(snapshot.position);
-    } else {
+    if !matches!(shared.store.head(), Head::Own) {
+        // (A store without a copy, memory, keeps the world as it is.)
         guard.world = snapshot.world;
-        guard.position = snapshot.position;
+        shared.applied.store(snapshot.position, Ordering::Release);
     }
-    shared.applied.store(guard.position, Ordering::Release);
     shared.stale.store(false, Ordering::Release);
     tracing::warn!(
-        position = guard.position,
+        position = shared.applied.load(Ordering::Acquire),
         "state reloaded from the store after a failed commit"
     );
     Ok(())
@@ -331,19 +338,41 @@ async fn head_asker(
     }
 }
 
-/// The write sessions, one at a time: every writer waiting when a session
-/// opens gets a turn in it; their batches commit together.
-async fn committer(
-    shared: Arc<Shared>,
-    mut writers: mpsc::UnboundedReceiver<oneshot::Sender<Result<Permit, StoreError>>>,
+/// The longest a process keeps the write lock while its writers keep
+/// coming, before it lets other processes' sessions in.
+const MAX_LEASE: Duration = Duration::from_millis(20);
+
+type WriterQueue = mpsc::UnboundedReceiver<oneshot::Sender<Result<Permit, StoreError>>>;
+
+/// Everything queued now, after `waiting`.
+fn drain(
+    writers: &mut WriterQueue,
+    waiting: &mut Vec<oneshot::Sender<Result<Permit, StoreError>>>,
 ) {
-    while let Some(first) = writers.recv().await {
-        let mut waiting = vec![first];
-        while let Ok(more) = writers.try_recv() {
-            waiting.push(more);
+    while let Ok(more) = writers.try_recv() {
+        waiting.push(more);
+    }
+}
+
+/// The write sessions, one at a time. In a session every writer waiting
+/// gets a turn (a group); the group's batches are queued for commit, and
+/// while that commit syncs to disk the next group already takes its turns
+/// (pipelined: the lock is held, so nothing else can come between). The
+/// session ends when no writer waits and every commit is answered, or
+/// after [`MAX_LEASE`].
+async fn committer(shared: Arc<Shared>, mut writers: WriterQueue) {
+    let mut carried = Vec::new();
+    loop {
+        let mut waiting = std::mem::take(&mut carried);
+        if waiting.is_empty() {
+            match writers.recv().await {
+                Some(first) => waiting.push(first),
+                None => return,
+            }
         }
+        drain(&mut writers, &mut waiting);
         let _log = shared.log.lock().await;
-        let session = async {
+        let opened = async {
             reload_if_stale(&shared).await?;
             let since = shared.applied.load(Ordering::Acquire);
             let mut session = bounded(shared.timeout, shared.store.begin(since)).await?;
@@ -353,7 +382,7 @@ async fn committer(
             Ok::<_, StoreError>(session)
         }
         .await;
-        let session = match session {
+        let mut session = match opened {
             Ok(session) => session,
             Err(error) => {
                 for writer in waiting {
@@ -362,46 +391,95 @@ async fn committer(
                 continue;
             }
         };
-        let batches: Arc<StdMutex<Vec<Vec<Change>>>> = Arc::default();
-        let (result, committed) = watch::channel(None);
-        let mut turns = Vec::with_capacity(waiting.len());
-        for writer in waiting {
-            let (done, finished) = oneshot::channel();
-            let permit = Permit {
-                batches: batches.clone(),
-                _done: done,
-                committed: committed.clone(),
-            };
-            if writer.send(Ok(permit)).is_ok() {
-                turns.push(finished);
+        let leased = Instant::now();
+        shared
+            .leased_upto
+            .store(shared.applied.load(Ordering::Acquire), Ordering::Release);
+        let mut inflight = tokio::task::JoinSet::new();
+        'lease: loop {
+            if shared.stale.load(Ordering::Acquire) {
+                // A commit of this session failed: the world must be
+                // reloaded before anyone builds on it.
+                carried = waiting;
+                break;
+            }
+            let (batches, result) = take_turns(std::mem::take(&mut waiting)).await;
+            if batches.is_empty() {
+                let _ = result.send(Some(Ok(shared.applied.load(Ordering::Acquire))));
+            } else {
+                shared
+                    .leased_upto
+                    .fetch_add(batches.len() as Position, Ordering::AcqRel);
+                let commit = bounded(shared.timeout, session.commit(batches));
+                let notified = shared.clone();
+                inflight.spawn(async move {
+                    let outcome = commit.await;
+                    match &outcome {
+                        Ok(position) => {
+                            notified.applied.fetch_max(*position, Ordering::AcqRel);
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, "commit failed; the state will be reloaded");
+                            notified.stale.store(true, Ordering::Release);
+                        }
+                    }
+                    let _ = result.send(Some(outcome));
+                });
+            }
+            // The next group: whoever is waiting now, or arrives while a
+            // commit is still in flight.
+            loop {
+                drain(&mut writers, &mut waiting);
+                if !waiting.is_empty() {
+                    if leased.elapsed() > MAX_LEASE {
+                        carried = std::mem::take(&mut waiting);
+                        break 'lease;
+                    }
+                    break;
+                }
+                if inflight.is_empty() {
+                    break 'lease;
+                }
+                tokio::select! {
+                    more = writers.recv() => match more {
+                        Some(more) => waiting.push(more),
+                        None => break 'lease,
+                    },
+                    _ = inflight.join_next() => {}
+                }
             }
         }
-        for finished in turns {
-            // Sent nothing: dropped once the writer is done or gone.
-            let _ = finished.await;
-        }
-        let batches = std::mem::take(&mut *lock(&batches));
-        let outcome = if batches.is_empty() {
-            drop(session);
-            Ok(shared.applied.load(Ordering::Acquire))
-        } else {
-            bounded(shared.timeout, session.commit(batches)).await
-        };
-        match &outcome {
-            Ok(position) => {
-                let mut guard = shared.state.write().await;
-                guard.position = *position;
-                shared.applied.store(*position, Ordering::Release);
-            }
-            Err(error) => {
-                // The world holds changes the store may not: reload before
-                // serving again.
-                tracing::error!(%error, "commit failed; the state will be reloaded");
-                shared.stale.store(true, Ordering::Release);
-            }
-        }
-        let _ = result.send(Some(outcome));
+        while inflight.join_next().await.is_some() {}
+        drop(session);
+        shared.leased_upto.store(0, Ordering::Release);
     }
+}
+
+/// Give each waiting writer its turn on the world; their batches, in the
+/// order they were applied, and where to tell them how the commit went.
+async fn take_turns(
+    waiting: Vec<oneshot::Sender<Result<Permit, StoreError>>>,
+) -> (Vec<Vec<Change>>, watch::Sender<GroupResult>) {
+    let batches: Arc<StdMutex<Vec<Vec<Change>>>> = Arc::default();
+    let (result, committed) = watch::channel(None);
+    let mut turns = Vec::with_capacity(waiting.len());
+    for writer in waiting {
+        let (done, finished) = oneshot::channel();
+        let permit = Permit {
+            batches: batches.clone(),
+            _done: done,
+            committed: committed.clone(),
+        };
+        if writer.send(Ok(permit)).is_ok() {
+            turns.push(finished);
+        }
+    }
+    for finished in turns {
+        // Sent nothing: dropped once the writer is done or gone.
+        let _ = finished.await;
+    }
+    let batches = std::mem::take(&mut *lock(&batches));
+    (batches, result)
 }
 
 #[cfg(test)]
@@ -430,15 +508,15 @@ mod tests {
         fn missed(&mut self) -> Catchup {
             Catchup::Batches(Vec::new())
         }
-        fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+        fn commit(&mut self, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
             let count = batches.len();
-            Box::pin(async move {
-                if self.failing {
-                    return Err(StoreError::Io("disk full".into()));
-                }
-                self.batches.fetch_add(count, Ordering::SeqCst);
-                Ok(self.since + count as Position)
-            })
+            if self.failing {
+                return Box::pin(async { Err(StoreError::Io("disk full".into())) });
+            }
+            self.batches.fetch_add(count, Ordering::SeqCst);
+            self.since += count as Position;
+            let position = self.since;
+            Box::pin(async move { Ok(position) })
         }
     }
 

@@ -213,7 +213,7 @@ async fn sessions_take_turns(backend: Backend) {
     let b = backend.open().await;
     let seed = seed_changes();
     let later = later_changes(&world_of(std::slice::from_ref(&seed)));
-    let session = a.begin(0).await.unwrap();
+    let mut session = a.begin(0).await.unwrap();
     let waiting = tokio::spawn({
         let b = b.clone();
         async move {
@@ -229,6 +229,12 @@ async fn sessions_take_turns(backend: Backend) {
         "a second session waits for the first"
     );
     assert_eq!(session.commit(vec![seed.clone()]).await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the lock is held until the session ends"
+    );
+    drop(session);
     let missed = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
         .expect("the second session goes on")
@@ -440,9 +446,9 @@ impl WriteSession for FlakySession {
     fn missed(&mut self) -> Catchup {
         self.inner.missed()
     }
-    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+    fn commit(&mut self, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
         if self.failing.load(Ordering::SeqCst) {
-            // Dropping the inner session writes nothing.
+            // Nothing reaches the inner session.
             Box::pin(async { Err(StoreError::Io("disk full".into())) })
         } else {
             self.inner.commit(batches)

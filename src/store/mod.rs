@@ -6,7 +6,9 @@
 //! since its [`Position`] (by any process), and it writes inside a
 //! [`WriteSession`], which holds the store's write lock (so every process's
 //! batches take one order), hands over the batches missed since, and commits
-//! new batches with their log entries atomically.
+//! new batches with their log entries, each commit atomic and durable; the
+//! commits of one session are queued, so a process may prepare the next
+//! while the last one syncs to disk.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -87,8 +89,8 @@ pub trait Store: Send + Sync + 'static {
     /// What was committed after `since`.
     fn catch_up(&self, since: Position) -> StoreFuture<Catchup>;
     /// Take the store's write lock (waiting for other processes' sessions),
-    /// with what was committed after `since`. Dropping the session without
-    /// committing releases the lock and writes nothing.
+    /// with what was committed after `since`. Dropping the session releases
+    /// the lock once its queued commits are answered.
     fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>>;
     /// A cheap round trip through the backend (readiness).
     fn ping(&self) -> StoreFuture<()>;
@@ -98,10 +100,11 @@ pub trait Store: Send + Sync + 'static {
 pub trait WriteSession: Send {
     /// The batches committed by others since the session's `since`.
     fn missed(&mut self) -> Catchup;
-    /// Append `batches` to the log in order and apply them to the state,
-    /// atomically and durably, then release the lock. Answers the position
-    /// of the last one.
-    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position>;
+    /// Queue `batches` after the commits queued before: appended to the log
+    /// in order and applied to the state, atomically and durably. Answers
+    /// the position of the last one. Once a commit fails, every later one
+    /// of the session fails too (they may depend on it).
+    fn commit(&mut self, batches: Vec<Vec<Change>>) -> StoreFuture<Position>;
 }
 
 /// How many batches the log keeps behind its head; a process further

@@ -4,7 +4,10 @@
 //! Entities are kept one row each, as the JSON the log uses.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Row};
@@ -20,6 +23,8 @@ fn io(e: impl std::fmt::Display) -> StoreError {
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// The connection write sessions take the lock on, kept between them.
+    lock_connection: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
 }
 
 impl PostgresStore {
@@ -40,7 +45,10 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(io)?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            lock_connection: Arc::default(),
+        })
     }
 }
 
@@ -80,13 +88,30 @@ impl Store for PostgresStore {
     }
     fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>> {
         let pool = self.pool.clone();
+        let keeper = self.lock_connection.clone();
         Box::pin(async move {
-            let mut tx = pool.begin().await.map_err(io)?;
-            // Waits for any other process's session.
-            let missed = catch_up(&mut tx, since, true).await?;
+            // Owned here until the session runs: if this is given up midway,
+            // dropping the connection closes it, and the lock goes with it.
+            let kept = keeper.lock().await.take();
+            let mut connection = match kept {
+                Some(mut connection) => match take_lock(&mut connection).await {
+                    Ok(()) => connection,
+                    // Kept from before the database went away: a new one.
+                    Err(_) => fresh_locked(&pool).await?,
+                },
+                None => fresh_locked(&pool).await?,
+            };
+            let missed = {
+                let mut tx = connection.begin().await.map_err(io)?;
+                let missed = catch_up(&mut tx, since, false).await?;
+                tx.commit().await.map_err(io)?;
+                missed
+            };
+            let (commits, queued) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(run_session(connection, queued, keeper));
             let session: Box<dyn WriteSession> = Box::new(PostgresSession {
-                tx,
                 missed: Some(missed),
+                commits,
             });
             Ok(session)
         })
@@ -112,46 +137,125 @@ async fn snapshot_tx(
     Ok(tx)
 }
 
+/// The advisory lock every porthole process takes to write (a constant:
+/// "porthole" in ASCII).
+const WRITE_LOCK: i64 = 0x706f_7274_686f_6c65;
+
+/// Batches queued for commit, and who waits for the outcome.
+type QueuedCommit = (
+    Vec<Vec<Change>>,
+    oneshot::Sender<Result<Position, StoreError>>,
+);
+
+/// A write session: a connection of its own holding the advisory lock, and
+/// a task committing the queued batches on it in order. When the session
+/// is dropped, the task finishes the queue, unlocks and hands the
+/// connection back; if anything fails, the connection is closed instead
+/// (which releases the lock on the server).
 struct PostgresSession {
-    tx: sqlx::Transaction<'static, Postgres>,
     missed: Option<Catchup>,
+    commits: tokio::sync::mpsc::UnboundedSender<QueuedCommit>,
 }
 
 impl WriteSession for PostgresSession {
     fn missed(&mut self) -> Catchup {
         self.missed.take().unwrap_or(Catchup::Batches(Vec::new()))
     }
-    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
-        let mut tx = self.tx;
+    fn commit(&mut self, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.commits.send((batches, reply));
         Box::pin(async move {
-            let mut position = read_head(&mut tx, false).await?;
-            for batch in &batches {
-                position += 1;
-                let text = serde_json::to_string(batch).expect("changes serialise");
-                sqlx::query("INSERT INTO change_log (seq, batch) VALUES ($1, $2)")
-                    .bind(position as i64)
-                    .bind(text)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(io)?;
-                for change in batch {
-                    write_change(&mut tx, change).await?;
-                }
-            }
-            sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
-                .bind(position as i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(io)?;
-            sqlx::query("DELETE FROM change_log WHERE seq <= $1")
-                .bind(position.saturating_sub(super::LOG_KEPT) as i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(io)?;
-            tx.commit().await.map_err(io)?;
-            Ok(position)
+            sent.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
         })
     }
+}
+
+/// Take the advisory lock on `connection`, polling (a wait that can be
+/// given up at any point: the caller closes the connection then).
+async fn take_lock(connection: &mut PgConnection) -> Result<(), StoreError> {
+    loop {
+        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(WRITE_LOCK)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(io)?;
+        if taken {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// A new connection of its own (out of the pool), holding the lock.
+async fn fresh_locked(pool: &PgPool) -> Result<PgConnection, StoreError> {
+    let mut connection = pool.acquire().await.map_err(io)?.detach();
+    // Waits for any other process's session.
+    take_lock(&mut connection).await?;
+    Ok(connection)
+}
+
+/// Commit each queued group in its own transaction, in order, then unlock.
+async fn run_session(
+    mut connection: PgConnection,
+    mut commits: tokio::sync::mpsc::UnboundedReceiver<QueuedCommit>,
+    keeper: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
+) {
+    let mut failed: Option<StoreError> = None;
+    while let Some((batches, reply)) = commits.recv().await {
+        if let Some(error) = &failed {
+            let _ = reply.send(Err(error.clone()));
+            continue;
+        }
+        let committed = commit(&mut connection, &batches).await;
+        if let Err(error) = &committed {
+            failed = Some(error.clone());
+        }
+        let _ = reply.send(committed);
+    }
+    if failed.is_some() {
+        return; // Closed with the connection: the lock goes with it.
+    }
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut connection)
+        .await;
+    if unlocked.is_ok() {
+        *keeper.lock().await = Some(connection);
+    }
+}
+
+async fn commit(
+    connection: &mut PgConnection,
+    batches: &[Vec<Change>],
+) -> Result<Position, StoreError> {
+    let mut tx = connection.begin().await.map_err(io)?;
+    let mut position = read_head(&mut tx, true).await?;
+    for batch in batches {
+        position += 1;
+        let text = serde_json::to_string(batch).expect("changes serialise");
+        sqlx::query("INSERT INTO change_log (seq, batch) VALUES ($1, $2)")
+            .bind(position as i64)
+            .bind(text)
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+        for change in batch {
+            write_change(&mut tx, change).await?;
+        }
+    }
+    sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
+        .bind(position as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(io)?;
+    sqlx::query("DELETE FROM change_log WHERE seq <= $1")
+        .bind(position.saturating_sub(super::LOG_KEPT) as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(io)?;
+    tx.commit().await.map_err(io)?;
+    Ok(position)
 }
 
 async fn read_head(connection: &mut PgConnection, lock: bool) -> Result<Position, StoreError> {

@@ -71,18 +71,18 @@ impl SharedHead {
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-/// Work for the writer thread.
+/// Work for the writer thread, in the order sent.
 enum WriteCommand {
+    /// Take the write lock (the lock file, shared by every process), then
+    /// read what was committed after `since`.
     Begin {
         since: Position,
-        reply: Reply<(Catchup, mpsc::Sender<SessionEnd>)>,
+        reply: Reply<Catchup>,
     },
-}
-
-/// How a session ends: its batches, or nothing (the sender dropped).
-struct SessionEnd {
-    batches: Vec<Vec<Change>>,
-    reply: Reply<Position>,
+    /// Commit batches (under the lock).
+    Commit(Vec<Vec<Change>>, Reply<Position>),
+    /// Release the lock.
+    Release,
 }
 
 /// Work for the reader thread.
@@ -177,6 +177,7 @@ impl SqliteStore {
         let head_path = PathBuf::from(head_path);
         let (head, head_file) = SharedHead::open(&head_path).map_err(io)?;
         // One process at a time migrates and checks the head.
+        // (The same lock as the write sessions'.)
         head_file.lock().map_err(io)?;
         let mut writer_connection = open_connection(path)?;
         migrations().to_latest(&mut writer_connection).map_err(io)?;
@@ -191,7 +192,7 @@ impl SqliteStore {
         let writer_head = head.clone();
         std::thread::Builder::new()
             .name("porthole-sqlite-w".into())
-            .spawn(move || writer(writer_connection, write_commands, &writer_head))
+            .spawn(move || writer(writer_connection, write_commands, &writer_head, head_file))
             .map_err(io)?;
         let (reads, read_commands) = mpsc::channel();
         std::thread::Builder::new()
@@ -238,13 +239,16 @@ impl Store for SqliteStore {
     }
     fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.writes.send(WriteCommand::Begin { since, reply });
+        let writes = self.writes.clone();
+        let sent = writes.send(WriteCommand::Begin { since, reply });
         Box::pin(async move {
             sent.map_err(|_| StoreError::Closed)?;
-            let (missed, end) = answer.await.map_err(|_| StoreError::Closed)??;
+            // Dropped before the answer: the thread sees the reply gone and
+            // releases the lock itself.
+            let missed = answer.await.map_err(|_| StoreError::Closed)??;
             let session: Box<dyn WriteSession> = Box::new(SqliteSession {
                 missed: Some(missed),
-                end,
+                writes,
             });
             Ok(session)
         })
@@ -256,16 +260,16 @@ impl Store for SqliteStore {
 
 struct SqliteSession {
     missed: Option<Catchup>,
-    end: mpsc::Sender<SessionEnd>,
+    writes: mpsc::Sender<WriteCommand>,
 }
 
 impl WriteSession for SqliteSession {
     fn missed(&mut self) -> Catchup {
         self.missed.take().unwrap_or(Catchup::Batches(Vec::new()))
     }
-    fn commit(self: Box<Self>, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
+    fn commit(&mut self, batches: Vec<Vec<Change>>) -> StoreFuture<Position> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.end.send(SessionEnd { batches, reply });
+        let sent = self.writes.send(WriteCommand::Commit(batches, reply));
         Box::pin(async move {
             sent.map_err(|_| StoreError::Closed)?;
             answer.await.map_err(|_| StoreError::Closed)?
@@ -273,61 +277,151 @@ impl WriteSession for SqliteSession {
     }
 }
 
-/// The writer thread: one write session at a time, until every sender is
-/// gone. A session holds SQLite's write lock (`BEGIN IMMEDIATE`) from its
-/// catch-up to its commit, so no other process commits in between.
-fn writer(mut connection: Connection, commands: mpsc::Receiver<WriteCommand>, head: &SharedHead) {
-    while let Ok(WriteCommand::Begin { since, reply }) = commands.recv() {
-        let tx = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(error) => {
-                let _ = reply.send(Err(io(error)));
-                continue;
-            }
-        };
-        let missed = match catch_up(&tx, since) {
-            Ok(missed) => missed,
-            Err(error) => {
-                let _ = reply.send(Err(io(error)));
-                continue;
-            }
-        };
-        let (end, ended) = mpsc::channel();
-        if reply.send(Ok((missed, end))).is_err() {
-            continue;
-        }
-        // Nothing sent: the session was dropped; the transaction rolls back.
-        let Ok(SessionEnd { batches, reply }) = ended.recv() else {
-            continue;
-        };
-        let committed = commit(tx, &batches).map_err(io);
-        if let Ok(position) = committed {
-            head.raise(position);
-        } else if let Err(error) = &committed {
-            tracing::error!(%error, "sqlite commit failed");
-        }
-        let _ = reply.send(committed);
+impl Drop for SqliteSession {
+    fn drop(&mut self) {
+        // After the commits queued before it.
+        let _ = self.writes.send(WriteCommand::Release);
     }
 }
 
-/// Append `batches` to the log, apply them to the tables, commit.
-fn commit(tx: rusqlite::Transaction, batches: &[Vec<Change>]) -> rusqlite::Result<Position> {
-    let mut position = read_head(&tx)?;
-    for batch in batches {
-        position += 1;
-        let text = serde_json::to_string(batch).expect("changes serialise");
-        tx.prepare_cached("INSERT INTO change_log (seq, batch) VALUES (?1, ?2)")?
-            .execute(params![position as i64, text])?;
-        for change in batch {
-            write_change(&tx, change)?;
+/// The largest number of commits folded into one transaction.
+const MAX_GROUP: usize = 1024;
+
+/// The writer thread, until every sender is gone. A session holds the lock
+/// file (an exclusive `flock`, which every process sharing the database
+/// takes to write) from its catch-up to its release; its commits, queued,
+/// are folded into one transaction each time the thread gets to them (one
+/// disk sync for all that waited), while the process prepares the next.
+fn writer(
+    mut connection: Connection,
+    commands: mpsc::Receiver<WriteCommand>,
+    head: &SharedHead,
+    lock_file: std::fs::File,
+) {
+    let mut locked = false;
+    // A commit failed in this session: the later ones may depend on it.
+    let mut failed = false;
+    let mut pending: Option<WriteCommand> = None;
+    loop {
+        let command = match pending.take() {
+            Some(command) => command,
+            None => match commands.recv() {
+                Ok(command) => command,
+                Err(_) => return,
+            },
+        };
+        match command {
+            WriteCommand::Begin { since, reply } => {
+                if let Err(error) = take_lock(&lock_file) {
+                    let _ = reply.send(Err(error));
+                    continue;
+                }
+                locked = true;
+                failed = false;
+                let missed = in_read_tx(&mut connection, |c| catch_up(c, since)).map_err(io);
+                let ok = missed.is_ok();
+                if reply.send(missed).is_err() || !ok {
+                    // Nobody holds this session: let the others in.
+                    let _ = lock_file.unlock();
+                    locked = false;
+                }
+            }
+            WriteCommand::Commit(batches, reply) => {
+                let mut group = vec![(batches, reply)];
+                while group.len() < MAX_GROUP {
+                    match commands.try_recv() {
+                        Ok(WriteCommand::Commit(batches, reply)) => group.push((batches, reply)),
+                        Ok(other) => {
+                            pending = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if !locked || failed {
+                    let error = if locked {
+                        "an earlier commit of this session failed"
+                    } else {
+                        "commit outside a write session"
+                    };
+                    for (_, reply) in group {
+                        let _ = reply.send(Err(StoreError::Io(error.into())));
+                    }
+                    continue;
+                }
+                match commit(&mut connection, group.iter().map(|(b, _)| b.as_slice())) {
+                    Ok(positions) => {
+                        if let Some(last) = positions.last() {
+                            head.raise(*last);
+                        }
+                        for ((_, reply), position) in group.into_iter().zip(positions) {
+                            let _ = reply.send(Ok(position));
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "sqlite commit failed");
+                        failed = true;
+                        for (_, reply) in group {
+                            let _ = reply.send(Err(io(&error)));
+                        }
+                    }
+                }
+            }
+            WriteCommand::Release => {
+                if locked {
+                    let _ = lock_file.unlock();
+                    locked = false;
+                }
+            }
         }
+    }
+}
+
+/// The lock file, waited for up to [`BUSY_TIMEOUT`] (another process's
+/// session holds it).
+fn take_lock(lock_file: &std::fs::File) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match lock_file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Timeout(BUSY_TIMEOUT));
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(io(error)),
+        }
+    }
+}
+
+/// In one transaction, append each commit's batches to the log and apply
+/// them to the tables; answers each commit's last position.
+fn commit<'a>(
+    connection: &mut Connection,
+    commits: impl Iterator<Item = &'a [Vec<Change>]>,
+) -> rusqlite::Result<Vec<Position>> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut position = read_head(&tx)?;
+    let mut positions = Vec::new();
+    for batches in commits {
+        for batch in batches {
+            position += 1;
+            let text = serde_json::to_string(batch).expect("changes serialise");
+            tx.prepare_cached("INSERT INTO change_log (seq, batch) VALUES (?1, ?2)")?
+                .execute(params![position as i64, text])?;
+            for change in batch {
+                write_change(&tx, change)?;
+            }
+        }
+        positions.push(position);
     }
     tx.prepare_cached("UPDATE log_head SET position = ?1 WHERE id = 1")?
         .execute([position as i64])?;
     tx.prepare_cached("DELETE FROM change_log WHERE seq <= ?1")?
         .execute([position.saturating_sub(super::LOG_KEPT) as i64])?;
     tx.commit()?;
-    Ok(position)
+    Ok(positions)
 }
 
 /// The reader thread: loads and catch-ups, each in one read transaction
