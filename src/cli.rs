@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// 503 [default: 5000].
     #[arg(long, env = "PORTHOLE_STORE_TIMEOUT_MS")]
     pub store_timeout_ms: Option<u64>,
+    /// Instance actions per server kept in memory; older ones are read from
+    /// SQLite or PostgreSQL when asked for (the memory store forgets them)
+    /// [default: 1000].
+    #[arg(long, env = "PORTHOLE_INSTANCE_ACTIONS_IN_MEMORY")]
+    pub instance_actions_in_memory: Option<usize>,
     /// Directory of the SQLite database [default: ./porthole-data].
     #[arg(long, env = "PORTHOLE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -118,6 +123,11 @@ impl ServeArgs {
                 .filter(|ms| *ms > 0)
                 .map(std::time::Duration::from_millis)
                 .unwrap_or(defaults.store_timeout),
+            instance_actions_in_memory: self
+                .instance_actions_in_memory
+                .or(file.instance_actions_in_memory)
+                .filter(|n| *n > 0)
+                .unwrap_or(defaults.instance_actions_in_memory),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
             seed: self.seed.or(file.seed),
             auth: self.auth.or(file.auth).unwrap_or(defaults.auth),

@@ -220,6 +220,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub store: Option<StoreKind>,
     pub store_timeout_ms: Option<u64>,
+    pub instance_actions_in_memory: Option<usize>,
     pub data_dir: Option<PathBuf>,
     pub seed: Option<PathBuf>,
     pub auth: Option<AuthMode>,
@@ -254,6 +255,9 @@ pub struct Config {
     pub store: StoreKind,
     /// How long a request waits for the store before Nova's 503.
     pub store_timeout: std::time::Duration,
+    /// Instance actions per server kept in memory; older ones stay in a
+    /// durable store only (the memory store forgets them).
+    pub instance_actions_in_memory: usize,
     pub data_dir: PathBuf,
     pub seed: Option<PathBuf>,
     pub auth: AuthMode,
@@ -284,6 +288,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8774)),
             store: StoreKind::Sqlite,
             store_timeout: crate::service::DEFAULT_STORE_TIMEOUT,
+            instance_actions_in_memory: crate::domain::world::DEFAULT_ACTIONS_IN_MEMORY,
             data_dir: PathBuf::from("porthole-data"),
             seed: None,
             auth: AuthMode::Builtin,

@@ -66,9 +66,14 @@ pub async fn open_state(config: &Config) -> Result<AppState, String> {
         Some(seed) => IdSource::seeded(seed),
         None => IdSource::random(),
     };
-    let cloud = Cloud::open_configured(store, ids, config.store_timeout)
-        .await
-        .map_err(|e| format!("cannot load state: {e}"))?;
+    let cloud = Cloud::open_configured(
+        store,
+        ids,
+        config.store_timeout,
+        config.instance_actions_in_memory,
+    )
+    .await
+    .map_err(|e| format!("cannot load state: {e}"))?;
     // Read before the seed can fill it.
     let held_state = cloud
         .read_local(|world| (!world.is_empty()).then(|| world.next_sequence()))

@@ -59,6 +59,8 @@ struct Shared {
     store: Arc<dyn Store>,
     ids: IdSource,
     timeout: Duration,
+    /// Instance actions per server kept in memory.
+    actions_in_memory: usize,
     /// How long writes wait for durability (seconds).
     commit_seconds: Histogram,
 }
@@ -77,17 +79,26 @@ impl Cloud {
 
     /// Load the store's state; new ids from `ids`.
     pub async fn open_with(store: Arc<dyn Store>, ids: IdSource) -> Result<Self, StoreError> {
-        Self::open_configured(store, ids, DEFAULT_STORE_TIMEOUT).await
+        Self::open_configured(
+            store,
+            ids,
+            DEFAULT_STORE_TIMEOUT,
+            crate::domain::world::DEFAULT_ACTIONS_IN_MEMORY,
+        )
+        .await
     }
 
     /// Load the store's state; new ids from `ids`; each wait for the store
-    /// bounded by `timeout` (then the caller gets [`StoreError::Timeout`]).
+    /// bounded by `timeout` (then the caller gets [`StoreError::Timeout`]);
+    /// at most `actions_in_memory` instance actions per server in memory.
     pub async fn open_configured(
         store: Arc<dyn Store>,
         ids: IdSource,
         timeout: Duration,
+        actions_in_memory: usize,
     ) -> Result<Self, StoreError> {
-        let snapshot = bounded(timeout, store.load()).await?;
+        let mut snapshot = bounded(timeout, store.load()).await?;
+        snapshot.world.set_actions_in_memory(actions_in_memory);
         let shared = Arc::new(Shared {
             applied: AtomicU64::new(snapshot.position),
             leased_upto: AtomicU64::new(0),
@@ -99,6 +110,7 @@ impl Cloud {
             store,
             ids,
             timeout,
+            actions_in_memory,
             commit_seconds: crate::metrics::latency_histogram(),
         });
         let (writers, waiting) = mpsc::unbounded_channel();
@@ -137,6 +149,47 @@ impl Cloud {
         self.sync().await?;
         let guard = self.shared.state.read().await;
         Ok(f(&guard.world))
+    }
+
+    /// [`Self::read`] for the instance-action lookups of one server: when
+    /// memory no longer holds all its actions (the oldest are dropped
+    /// beyond `actions_in_memory`) and the store keeps them, `f` runs over
+    /// a world of that server with every action from the store.
+    pub async fn read_with_actions<R>(
+        &self,
+        server_id: &str,
+        f: impl FnOnce(&World) -> R,
+    ) -> Result<R, StoreError> {
+        self.sync().await?;
+        {
+            let guard = self.shared.state.read().await;
+            if guard.world.actions_complete(server_id) {
+                return Ok(f(&guard.world));
+            }
+        }
+        let stored = bounded(
+            self.shared.timeout,
+            self.shared.store.instance_actions(server_id),
+        )
+        .await?;
+        let guard = self.shared.state.read().await;
+        let Some(actions) = stored else {
+            // Nothing beyond memory (the memory store's retention).
+            return Ok(f(&guard.world));
+        };
+        let mut world = World::default();
+        world.set_actions_in_memory(usize::MAX);
+        if let Some(server) = guard.world.server(server_id) {
+            world.apply(Change::PutServer(server.clone()));
+        } else if let Some(server) = guard.world.deleted_server(server_id) {
+            world.apply(Change::PutServer(server.clone()));
+            world.apply(Change::SoftDeleteServer(server.id.clone()));
+        }
+        drop(guard);
+        for action in actions {
+            world.apply(Change::PutAction(action));
+        }
+        Ok(f(&world))
     }
 
     /// Run `f` over the world as this process has it, without asking the
@@ -292,6 +345,7 @@ fn apply_catchup(shared: &Shared, guard: &mut Guarded, catchup: Catchup) {
         Catchup::Reload(snapshot) => {
             let snapshot = *snapshot;
             guard.world = snapshot.world;
+            guard.world.set_actions_in_memory(shared.actions_in_memory);
             position = snapshot.position;
         }
     }
@@ -309,6 +363,7 @@ async fn reload_if_stale(shared: &Shared) -> Result<(), StoreError> {
     if !matches!(shared.store.head(), Head::Own) {
         // (A store without a copy, memory, keeps the world as it is.)
         guard.world = snapshot.world;
+        guard.world.set_actions_in_memory(shared.actions_in_memory);
         shared.applied.store(snapshot.position, Ordering::Release);
     }
     shared.stale.store(false, Ordering::Release);

@@ -78,6 +78,7 @@ conformance!(
     concurrent_attaches_of_one_port_give_one_200,
     concurrent_batches_all_land,
     a_failed_commit_is_undone_in_memory_and_reported_as_503,
+    instance_actions_beyond_memory,
 );
 
 fn seed_changes() -> Vec<Change> {
@@ -516,6 +517,74 @@ async fn a_failed_commit_is_undone_in_memory_and_reported_as_503(backend: Backen
     );
     let r = app.post(&interfaces(SERVER), &attach).await;
     assert_eq!(r.status, 200);
+}
+
+/// Memory holds the newest instance actions of a server only; a durable
+/// store answers for all of them, the memory store (documented retention)
+/// for the newest.
+async fn instance_actions_beyond_memory(backend: Backend) {
+    let cloud = Cloud::open_configured(
+        backend.open().await,
+        porthole::domain::ids::IdSource::random(),
+        Duration::from_secs(5),
+        3,
+    )
+    .await
+    .unwrap();
+    cloud.seed_if_empty(seed_changes()).await.unwrap();
+    let app = TestApp {
+        router: porthole::build_router(porthole::AppState::new(cloud, porthole::AuthMode::Noauth)),
+    };
+    let attach = json!({"interfaceAttachment": {"port_id": PORT_FREE}});
+    let mut request_ids = Vec::new();
+    for _ in 0..5 {
+        let r = app.post(&interfaces(SERVER), &attach).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        request_ids.push(r.request_id());
+        let r = app.delete(&interface(SERVER, PORT_FREE)).await;
+        assert_eq!(r.status, 202);
+        request_ids.push(r.request_id());
+    }
+    let actions = |path: String| {
+        let app = &app;
+        async move { app.get(&path).await }
+    };
+    let listed = actions(format!("/v2.1/servers/{SERVER}/os-instance-actions")).await;
+    assert_eq!(listed.status, 200);
+    let listed: Vec<String> = listed.json()["instanceActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["request_id"].as_str().unwrap().to_owned())
+        .collect();
+    let newest_first: Vec<String> = request_ids.iter().rev().cloned().collect();
+    let oldest = actions(format!(
+        "/v2.1/servers/{SERVER}/os-instance-actions/{}",
+        request_ids[0]
+    ))
+    .await;
+    if backend.shared() {
+        assert_eq!(listed, newest_first, "every action, from the store");
+        assert_eq!(oldest.status, 200, "{}", oldest.text());
+        // Paging reaches past memory too.
+        let path = format!(
+            "/v2.1/servers/{SERVER}/os-instance-actions?limit=2&marker={}",
+            request_ids[2]
+        );
+        let page = app
+            .send(
+                "GET",
+                &path,
+                &[("OpenStack-API-Version", "compute 2.58")],
+                None,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert_eq!(page.json()["instanceActions"].as_array().unwrap().len(), 2);
+    } else {
+        assert_eq!(listed, newest_first[..3], "the newest, by retention");
+        assert_eq!(oldest.status, 404);
+    }
 }
 
 #[tokio::test]

@@ -73,7 +73,14 @@ pub struct World {
     tokens: HashMap<String, std::sync::Arc<Token>>,
     /// Fault rules, in the order they were set.
     fault_rules: Vec<FaultRule>,
+    /// How many instance actions per server are kept in memory (`None`:
+    /// [`DEFAULT_ACTIONS_IN_MEMORY`]); older ones are dropped from memory
+    /// (a durable store still has them).
+    actions_in_memory: Option<usize>,
 }
+
+/// Instance actions kept in memory per server unless configured otherwise.
+pub const DEFAULT_ACTIONS_IN_MEMORY: usize = 1000;
 
 impl World {
     /// The sequence number the next port or action will take.
@@ -191,6 +198,19 @@ impl World {
             .map(|a| a.list.as_slice())
             .unwrap_or_default()
     }
+    /// Whether memory holds every instance action of the server (older
+    /// ones may have been dropped: see `actions_in_memory`).
+    pub fn actions_complete<Q>(&self, server_id: &Q) -> bool
+    where
+        ServerId: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.actions.get(server_id).is_none_or(|a| !a.dropped)
+    }
+    /// Keep at most `limit` instance actions per server in memory.
+    pub fn set_actions_in_memory(&mut self, limit: usize) {
+        self.actions_in_memory = Some(limit.max(1));
+    }
     pub fn action<Q>(&self, server_id: &Q, request_id: &str) -> Option<&InstanceAction>
     where
         ServerId: Borrow<Q>,
@@ -301,11 +321,10 @@ impl World {
                 self.next_seq = self.next_seq.max(action.seq + 1);
                 let server_id = action.server_id.clone();
                 let request_id = action.request_id.clone();
-                let prior = self
-                    .actions
-                    .entry(server_id.clone())
-                    .or_default()
-                    .put(action);
+                let limit = self.actions_in_memory.unwrap_or(DEFAULT_ACTIONS_IN_MEMORY);
+                let actions = self.actions.entry(server_id.clone()).or_default();
+                let prior = actions.put(action);
+                actions.keep_newest(limit);
                 Undo::Action {
                     server_id,
                     request_id,
@@ -658,9 +677,23 @@ fn restore_ordered<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, prior: Option<V>
 struct ServerActions {
     list: Vec<InstanceAction>,
     by_request: HashMap<String, usize>,
+    /// Older actions were dropped from memory.
+    dropped: bool,
 }
 
 impl ServerActions {
+    /// Drop the oldest beyond `limit`, a quarter of it at a time (so the
+    /// reindexing costs O(1) per action, amortised).
+    fn keep_newest(&mut self, limit: usize) {
+        if self.list.len() <= limit.saturating_add(limit / 4) {
+            return;
+        }
+        let excess = self.list.len() - limit;
+        self.list.drain(..excess);
+        self.reindex();
+        self.dropped = true;
+    }
+
     /// Add `action`, or replace the one with its request id (returned).
     fn put(&mut self, action: InstanceAction) -> Option<InstanceAction> {
         if let Some(&i) = self.by_request.get(&action.request_id) {

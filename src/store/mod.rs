@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::domain::{Change, World};
+use crate::domain::{Change, InstanceAction, World};
 
 pub mod memory;
 pub mod postgres;
@@ -94,6 +94,12 @@ pub trait Store: Send + Sync + 'static {
     fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>>;
     /// A cheap round trip through the backend (readiness).
     fn ping(&self) -> StoreFuture<()>;
+    /// Every instance action of a server, oldest first, as committed
+    /// (memory keeps only the newest); `None`: the store keeps none beyond
+    /// what the process has in memory.
+    fn instance_actions(&self, _server_id: &str) -> StoreFuture<Option<Vec<InstanceAction>>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }
 
 /// The store's write lock, held; see [`Store::begin`].

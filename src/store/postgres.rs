@@ -15,7 +15,7 @@ use sqlx::{Connection, PgConnection, Postgres, Row};
 use super::{
     Batch, Catchup, Head, Position, Snapshot, Store, StoreError, StoreFuture, WriteSession,
 };
-use crate::domain::{Change, World};
+use crate::domain::{Change, InstanceAction, World};
 
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
@@ -114,6 +114,25 @@ impl Store for PostgresStore {
                 commits,
             });
             Ok(session)
+        })
+    }
+    fn instance_actions(&self, server_id: &str) -> StoreFuture<Option<Vec<InstanceAction>>> {
+        let pool = self.pool.clone();
+        let server_id = server_id.to_owned();
+        Box::pin(async move {
+            let bodies: Vec<String> = sqlx::query_scalar(
+                "SELECT body FROM entities WHERE kind = 'action' AND owner = $1 ORDER BY position",
+            )
+            .bind(server_id)
+            .fetch_all(&pool)
+            .await
+            .map_err(io)?;
+            let mut actions = bodies
+                .iter()
+                .map(|body| serde_json::from_str::<InstanceAction>(body).map_err(io))
+                .collect::<Result<Vec<_>, _>>()?;
+            actions.sort_by_key(|a| a.seq);
+            Ok(Some(actions))
         })
     }
     fn ping(&self) -> StoreFuture<()> {

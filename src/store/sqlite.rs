@@ -89,6 +89,7 @@ enum WriteCommand {
 enum ReadCommand {
     Load(Reply<Snapshot>),
     CatchUp(Position, Reply<Catchup>),
+    Actions(String, Reply<Option<Vec<InstanceAction>>>),
     Ping(Reply<()>),
 }
 
@@ -255,6 +256,10 @@ impl Store for SqliteStore {
     }
     fn ping(&self) -> StoreFuture<()> {
         self.read(ReadCommand::Ping)
+    }
+    fn instance_actions(&self, server_id: &str) -> StoreFuture<Option<Vec<InstanceAction>>> {
+        let server_id = server_id.to_owned();
+        self.read(|reply| ReadCommand::Actions(server_id, reply))
     }
 }
 
@@ -434,6 +439,10 @@ fn reader(mut connection: Connection, commands: mpsc::Receiver<ReadCommand>) {
             }
             ReadCommand::CatchUp(since, reply) => {
                 let _ = reply.send(in_read_tx(&mut connection, |c| catch_up(c, since)).map_err(io));
+            }
+            ReadCommand::Actions(server_id, reply) => {
+                let actions = read_actions(&connection, Some(&server_id)).map(Some);
+                let _ = reply.send(actions.map_err(io));
             }
             ReadCommand::Ping(reply) => {
                 let _ = reply.send(read_head(&connection).map(drop).map_err(io));
@@ -695,6 +704,40 @@ fn attrs_column(row: &rusqlite::Row, column: usize) -> rusqlite::Result<NeutronA
     })
 }
 
+/// Instance actions oldest first: one server's, or (`None`) all.
+fn read_actions(
+    connection: &Connection,
+    server_id: Option<&str>,
+) -> rusqlite::Result<Vec<InstanceAction>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq, events
+         FROM instance_actions WHERE ?1 IS NULL OR server_id = ?1 ORDER BY seq",
+    )?;
+    let rows = statement.query_map([server_id], |r| {
+        let server_id: ServerId = r.get(0)?;
+        let request_id: String = r.get(1)?;
+        Ok(InstanceAction {
+            events: serde_json::from_str(&r.get::<_, String>(9)?).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    9,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+            server_id,
+            request_id,
+            action: r.get(2)?,
+            user_id: r.get(3)?,
+            project_id: r.get(4)?,
+            start_time: r.get(5)?,
+            updated_at: r.get(6)?,
+            message: r.get(7)?,
+            seq: r.get::<_, i64>(8)? as u64,
+        })
+    })?;
+    rows.collect()
+}
+
 fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     let mut world = World::default();
     let mut servers = connection.prepare(
@@ -809,33 +852,8 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     })? {
         world.apply(Change::PutPort(port?));
     }
-    let mut actions = connection.prepare(
-        "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq, events
-         FROM instance_actions ORDER BY seq",
-    )?;
-    for action in actions.query_map([], |r| {
-        let server_id: ServerId = r.get(0)?;
-        let request_id: String = r.get(1)?;
-        Ok(InstanceAction {
-            events: serde_json::from_str(&r.get::<_, String>(9)?).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    9,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
-            server_id,
-            request_id,
-            action: r.get(2)?,
-            user_id: r.get(3)?,
-            project_id: r.get(4)?,
-            start_time: r.get(5)?,
-            updated_at: r.get(6)?,
-            message: r.get(7)?,
-            seq: r.get::<_, i64>(8)? as u64,
-        })
-    })? {
-        world.apply(Change::PutAction(action?));
+    for action in read_actions(connection, None)? {
+        world.apply(Change::PutAction(action));
     }
     let json_list = |column: usize, text: String| -> rusqlite::Result<Vec<String>> {
         serde_json::from_str(&text).map_err(|e| {

@@ -179,7 +179,7 @@ pub async fn list_instance_actions(
     ctx.check_url_project(path.project_id.as_deref())?;
     let query = list_query(query.as_deref(), ctx.version)?;
     app.cloud
-        .read(|world| {
+        .read_with_actions(path.server_id.as_str(), |world| {
             let actions = ops::list_instance_actions(
                 world,
                 &ctx.caller,
@@ -281,7 +281,7 @@ pub async fn show_instance_action(
     check_query(&ctx, query.as_deref())?;
     let version = ctx.version;
     app.cloud
-        .read(|world| {
+        .read_with_actions(path.server_id.as_str(), |world| {
             let with_deleted = version >= ApiVersion::ACTIONS_OF_DELETED;
             let action = ops::show_instance_action(
                 world,
