@@ -97,7 +97,9 @@ impl Cloud {
         timeout: Duration,
         actions_in_memory: usize,
     ) -> Result<Self, StoreError> {
-        let mut snapshot = bounded(timeout, store.load()).await?;
+        // Not bounded by the request timeout: a large store takes longer to
+        // load than a request may wait (the backends bound their connects).
+        let mut snapshot = store.load().await?;
         snapshot.world.set_actions_in_memory(actions_in_memory);
         let shared = Arc::new(Shared {
             applied: AtomicU64::new(snapshot.position),
