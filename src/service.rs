@@ -397,7 +397,11 @@ async fn head_asker(
 
 /// The longest a process keeps the write lock while its writers keep
 /// coming, before it lets other processes' sessions in.
-const MAX_LEASE: Duration = Duration::from_millis(20);
+const MAX_LEASE: Duration = Duration::from_millis(50);
+
+/// How long a process that gave up the lock for that reason waits before
+/// it asks again (other processes poll for it meanwhile).
+const LEASE_PAUSE: Duration = Duration::from_millis(1);
 
 type WriterQueue = mpsc::UnboundedReceiver<oneshot::Sender<Result<Permit, StoreError>>>;
 
@@ -509,6 +513,11 @@ async fn committer(shared: Arc<Shared>, mut writers: WriterQueue) {
         while inflight.join_next().await.is_some() {}
         drop(session);
         shared.leased_upto.store(0, Ordering::Release);
+        drop(_log);
+        if !carried.is_empty() {
+            // Writers still waiting: a turn for the other processes first.
+            tokio::time::sleep(LEASE_PAUSE).await;
+        }
     }
 }
 
