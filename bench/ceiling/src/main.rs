@@ -114,7 +114,9 @@ async fn main() {
         .expect("bind 127.0.0.1");
     eprintln!(
         "ceiling: listening on 127.0.0.1:{port}, workers={}, spin={spin_us}us",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
