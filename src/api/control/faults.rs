@@ -108,8 +108,11 @@ impl FaultOperation {
 /// The operation, server id and port id of a routed os-interface call.
 fn classify(request: &Request) -> Option<(FaultOperation, &str, Option<&str>)> {
     let operation = FaultOperation::of(*request.extensions().get::<Endpoint>()?)?;
-    let mut segments = request.uri().path().split('/');
-    segments.find(|s| *s == "servers")?;
+    // The segment after the first `servers` segment (one is followed by `/`
+    // whenever a server id follows it), then the port after `os-interface`.
+    let path = request.uri().path();
+    let after = path.find("/servers/")? + "/servers/".len();
+    let mut segments = path[after..].split('/');
     let server_id = segments.next()?;
     let port_id = segments.nth(1);
     Some((operation, server_id, port_id))
