@@ -297,6 +297,10 @@ fn header_text(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
 
 /// The negotiated version, or the fault (with the version to echo, for 406).
 pub fn negotiate_version(headers: &HeaderMap) -> Result<ApiVersion, (Fault, Option<String>)> {
+    if !headers.contains_key(&OPENSTACK_API_VERSION) && !headers.contains_key(&NOVA_API_VERSION) {
+        // Neither header: the minimum (what requested_version(None, None) means).
+        return Ok(ApiVersion::MIN);
+    }
     let standard = header_text(headers, &OPENSTACK_API_VERSION);
     let legacy = header_text(headers, &NOVA_API_VERSION);
     match requested_version(standard.as_deref(), legacy.as_deref()) {
