@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -36,17 +36,35 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 /// The microversion groups where the os-interface response changes: 2.49
 /// (`tag` on attach) and 2.70 (`tag` in responses). `none` outside /v2.1.
 pub fn microversion_group(nova_version: Option<&str>) -> &'static str {
+    MICROVERSION_GROUPS[group_index(nova_version)]
+}
+
+const MICROVERSION_GROUPS: [&str; 4] = ["none", "2.1-2.48", "2.49-2.69", "2.70+"];
+
+fn group_index(nova_version: Option<&str>) -> usize {
     let Some(minor) = nova_version
         .and_then(|v| v.strip_prefix("2."))
         .and_then(|minor| minor.parse::<u16>().ok())
     else {
-        return "none";
+        return 0;
     };
     match minor {
-        0..=48 => "2.1-2.48",
-        49..=69 => "2.49-2.69",
-        _ => "2.70+",
+        0..=48 => 1,
+        49..=69 => 2,
+        _ => 3,
     }
+}
+
+/// The operations whose metrics are kept at hand (the hot GETs), so that
+/// recording one is two atomic updates, not two label lookups.
+const HOT_OPERATIONS: [&str; 2] = ["list", "show"];
+
+/// Handles of already created series: `200` answers of the hot operations,
+/// per microversion group, and their latency histograms.
+#[derive(Default)]
+struct Hot {
+    ok: [[OnceLock<Counter>; 4]; HOT_OPERATIONS.len()],
+    durations: [OnceLock<Histogram>; HOT_OPERATIONS.len()],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -77,6 +95,7 @@ pub struct Metrics {
     free_ips: Family<NetworkLabels, Gauge<f64, AtomicU64>>,
     /// Scrapes rebuild the gauges, one at a time.
     scrape: Mutex<()>,
+    hot: Hot,
 }
 
 impl Metrics {
@@ -128,6 +147,7 @@ impl Metrics {
             attachments,
             free_ips,
             scrape: Mutex::new(()),
+            hot: Hot::default(),
         }
     }
 
@@ -140,16 +160,44 @@ impl Metrics {
         nova_version: Option<&str>,
         elapsed: std::time::Duration,
     ) {
+        let group = group_index(nova_version);
+        let Some(hot) = HOT_OPERATIONS.iter().position(|o| *o == operation) else {
+            self.request_counter(operation, status, group).inc();
+            self.duration_histogram(operation)
+                .observe(elapsed.as_secs_f64());
+            return;
+        };
+        // Created on first use, as the families would: a series appears
+        // with its first request.
+        if status == 200 {
+            self.hot.ok[hot][group]
+                .get_or_init(|| self.request_counter(operation, status, group))
+                .inc();
+        } else {
+            self.request_counter(operation, status, group).inc();
+        }
+        self.hot.durations[hot]
+            .get_or_init(|| self.duration_histogram(operation))
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The counter of one label set (created if new); it shares its value
+    /// with the family's.
+    fn request_counter(&self, operation: &'static str, status: u16, group: usize) -> Counter {
         self.requests
             .get_or_create(&RequestLabels {
                 operation,
                 status,
-                microversion: microversion_group(nova_version),
+                microversion: MICROVERSION_GROUPS[group],
             })
-            .inc();
+            .clone()
+    }
+
+    /// The latency histogram of one operation (created if new).
+    fn duration_histogram(&self, operation: &'static str) -> Histogram {
         self.durations
             .get_or_create(&OperationLabels { operation })
-            .observe(elapsed.as_secs_f64());
+            .clone()
     }
 
     /// The OpenMetrics text, with the gauges set from `networks`.

@@ -3,8 +3,14 @@
 //! in its `request` span and so carries its `request_id` (JSON: under
 //! `"span"`).
 
-use tracing::Subscriber;
-use tracing_subscriber::fmt::MakeWriter;
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormattedFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -23,7 +29,7 @@ where
         .with_writer(writer)
         .with_ansi(false);
     match format {
-        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Text => Box::new(builder.event_format(TextFormat::default()).finish()),
         LogFormat::Json => Box::new(
             builder
                 .json()
@@ -36,11 +42,317 @@ where
 }
 
 /// Install the process-wide subscriber on stdout. Lines are written by a
-/// background thread (no blocking I/O on the runtime's workers); keep the
-/// returned guard alive until exit so that they are flushed.
+/// background thread (no blocking I/O on the runtime's workers), every line
+/// waiting at once in one write (the thread flushes whenever it has caught
+/// up, so a quiet server's lines are never held back); keep the returned
+/// guard alive until exit so that they are flushed.
 pub fn init(format: LogFormat, filter: &str) -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking(stdout);
     tracing::subscriber::set_global_default(subscriber(format, filter, writer))
         .expect("no other global subscriber");
     guard
+}
+
+/// Where the access line comes from (`api::middleware::request_id_and_log`).
+const ACCESS_TARGET: &str = "porthole::api::middleware";
+
+/// tracing-subscriber's default text format (`Full`, no ANSI), with the one
+/// line every request logs (the access line: `micros` among its fields)
+/// written straight into the line instead of through `format_args!` at
+/// every step, and the timestamp's date and time of day made once a second.
+/// Byte for byte the same lines (`tests` below compares them); every other
+/// event goes to `Full` itself.
+#[derive(Default)]
+struct TextFormat {
+    full: format::Format,
+}
+
+thread_local! {
+    /// The second last formatted on this thread, and its
+    /// `YYYY-MM-DDTHH:MM:SS`.
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+/// `SystemTime`'s `2026-11-30T16:28:14.123456Z`, then a space; `None` for
+/// times `Full` would print otherwise (before 1970, after 9999).
+fn write_timestamp(writer: &mut Writer<'_>) -> Option<fmt::Result> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let secs = now.as_secs();
+    SECOND.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        if cached.0 != secs {
+            let time = time::OffsetDateTime::from_unix_timestamp(secs.try_into().ok()?).ok()?;
+            if !(0..=9999).contains(&time.year()) {
+                return None;
+            }
+            let mut text = String::with_capacity(19);
+            write!(
+                text,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                time.year(),
+                time.month() as u8,
+                time.day(),
+                time.hour(),
+                time.minute(),
+                time.second()
+            )
+            .ok()?;
+            *cached = (secs, text);
+        }
+        let mut micros = [b'0'; 6];
+        write_digits(&mut micros, u64::from(now.subsec_micros()));
+        Some((|| {
+            writer.write_str(&cached.1)?;
+            writer.write_char('.')?;
+            writer.write_str(std::str::from_utf8(&micros).unwrap_or("000000"))?;
+            writer.write_str("Z ")
+        })())
+    })
+}
+
+/// `value` right-aligned in `out`, zero-padded; the digits used.
+fn write_digits(out: &mut [u8], mut value: u64) -> usize {
+    let mut used = 0;
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+        used += 1;
+        if value == 0 {
+            break;
+        }
+    }
+    used
+}
+
+fn level_text(level: &Level) -> &'static str {
+    match *level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => " INFO",
+        Level::WARN => " WARN",
+        _ => "ERROR",
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for TextFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        if writer.has_ansi_escapes()
+            || meta.target() != ACCESS_TARGET
+            || meta.fields().field("micros").is_none()
+        {
+            return self.full.format_event(ctx, writer, event);
+        }
+        match write_timestamp(&mut writer) {
+            Some(written) => written?,
+            None => return self.full.format_event(ctx, writer, event),
+        }
+        writer.write_str(level_text(meta.level()))?;
+        writer.write_char(' ')?;
+        if let Some(scope) = ctx.event_scope() {
+            let mut seen = false;
+            for span in scope.from_root() {
+                writer.write_str(span.metadata().name())?;
+                seen = true;
+                let extensions = span.extensions();
+                if let Some(fields) = extensions.get::<FormattedFields<N>>() {
+                    if !fields.is_empty() {
+                        writer.write_char('{')?;
+                        writer.write_str(fields)?;
+                        writer.write_char('}')?;
+                    }
+                }
+                writer.write_char(':')?;
+            }
+            if seen {
+                writer.write_char(' ')?;
+            }
+        }
+        writer.write_str(meta.target())?;
+        writer.write_str(": ")?;
+        let mut fields = AccessFields {
+            writer: writer.by_ref(),
+            empty: true,
+            result: Ok(()),
+        };
+        event.record(&mut fields);
+        fields.result?;
+        writer.write_char('\n')
+    }
+}
+
+/// `DefaultFields`' layout of the access line's fields: the message bare,
+/// then ` name=value` with values as `Debug` prints them.
+struct AccessFields<'w> {
+    writer: Writer<'w>,
+    empty: bool,
+    result: fmt::Result,
+}
+
+impl AccessFields<'_> {
+    /// The separator and `name=`, or `false` for a field not printed.
+    fn begin(&mut self, field: &Field) -> bool {
+        if self.result.is_err() || field.name().starts_with("log.") {
+            return false;
+        }
+        if self.empty {
+            self.empty = false;
+        } else {
+            self.result = self.writer.write_char(' ');
+        }
+        let name = field.name();
+        if name != "message" {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            self.result = self
+                .result
+                .and_then(|()| self.writer.write_str(name))
+                .and_then(|()| self.writer.write_char('='));
+        }
+        self.result.is_ok()
+    }
+}
+
+impl Visit for AccessFields<'_> {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.begin(field) {
+            let mut digits = [0u8; 20];
+            let used = write_digits(&mut digits, value);
+            let text = std::str::from_utf8(&digits[digits.len() - used..]).unwrap_or_default();
+            self.result = self.writer.write_str(text);
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            if self.begin(field) {
+                self.result = self.writer.write_str(value);
+            }
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.begin(field) {
+            self.result = write!(self.writer, "{value:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> MakeWriter<'w> for Lines {
+        type Writer = Lines;
+        fn make_writer(&'w self) -> Lines {
+            self.clone()
+        }
+    }
+
+    /// The lines of `log` under tracing-subscriber's own format and under
+    /// porthole's, timestamps apart.
+    fn both(log: impl Fn()) -> (Vec<String>, Vec<String>) {
+        let lines = |subscriber: Box<dyn Subscriber + Send + Sync>, out: Lines| {
+            tracing::subscriber::with_default(subscriber, &log);
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            text.lines()
+                .map(|line| {
+                    let (stamp, rest) = line.split_at(27);
+                    assert!(stamp.ends_with('Z'), "{line}");
+                    assert_eq!(stamp.len(), "2026-11-30T16:28:14.123456Z".len());
+                    rest.to_owned()
+                })
+                .collect::<Vec<_>>()
+        };
+        let theirs = Lines::default();
+        let standard = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("trace"))
+            .with_writer(theirs.clone())
+            .with_ansi(false)
+            .finish();
+        let ours = Lines::default();
+        let fast = subscriber(LogFormat::Text, "trace", ours.clone());
+        (lines(Box::new(standard), theirs), lines(fast, ours))
+    }
+
+    #[test]
+    fn the_access_line_is_the_standard_format() {
+        let (standard, fast) = both(|| {
+            let span = tracing::info_span!("request", request_id = %"req-0123");
+            span.in_scope(|| {
+                tracing::info!(target: ACCESS_TARGET, "inside");
+                tracing::info!(
+                    target: ACCESS_TARGET,
+                    method = %axum::http::Method::GET,
+                    path = %"/v2.1/p/servers/s/os-interface?a=b",
+                    status = 200u16,
+                    micros = 84u64,
+                    "request"
+                );
+                tracing::warn!(
+                    target: ACCESS_TARGET,
+                    r#type = "x",
+                    quoted = "a \"b\"",
+                    micros = 0u64,
+                    count = -3i64,
+                    ok = true,
+                    "request"
+                );
+            });
+            tracing::info!(target: ACCESS_TARGET, micros = 18446744073709551615u64, "outside");
+        });
+        assert_eq!(standard.len(), 4);
+        assert_eq!(fast, standard);
+        assert_eq!(
+            fast[1],
+            "  INFO request{request_id=req-0123}: porthole::api::middleware: request method=GET path=/v2.1/p/servers/s/os-interface?a=b status=200 micros=84"
+        );
+    }
+
+    #[test]
+    fn the_timestamp_is_the_standard_one() {
+        let now = time::OffsetDateTime::now_utc();
+        let out = Lines::default();
+        tracing::subscriber::with_default(subscriber(LogFormat::Text, "info", out.clone()), || {
+            tracing::info!(target: ACCESS_TARGET, micros = 1u64, "request");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let stamp = time::PrimitiveDateTime::parse(
+            &text[..26],
+            time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
+            ),
+        )
+        .unwrap()
+        .assume_utc();
+        assert!((stamp - now).abs() < time::Duration::seconds(5), "{text}");
+    }
 }

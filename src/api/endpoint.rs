@@ -19,7 +19,6 @@ use axum::routing::{any, on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use super::compute::{flavors, instance_actions, interfaces, server_actions, servers, versions};
-use super::control::faults::inject_faults;
 use super::middleware::{compute_api, image_api, network_api};
 use super::network::{extensions, networks, ports, subnets};
 use super::{control, identity, image, ops};
@@ -194,19 +193,31 @@ impl Pipeline {
     }
 
     /// The pipeline's layers around a handler.
-    fn wrap(self, handler: MethodRouter<AppState>, state: &AppState) -> MethodRouter<AppState> {
-        match self {
+    /// `handler` behind the pipeline, `endpoint` tagged on the request and
+    /// the response (the compute pipeline tags it itself: one layer fewer
+    /// on the busiest routes).
+    fn wrap(
+        self,
+        handler: MethodRouter<AppState>,
+        state: &AppState,
+        endpoint: Endpoint,
+    ) -> MethodRouter<AppState> {
+        let tagged = |router: MethodRouter<AppState>| {
+            router.layer(from_fn_with_state(endpoint, tag_endpoint))
+        };
+        tagged(match self {
             Pipeline::Bare | Pipeline::ImagePublic => handler,
             Pipeline::Image => handler.layer(from_fn_with_state(state.clone(), image_api)),
             Pipeline::Identity => {
                 handler.layer(axum::middleware::from_fn(identity::identity_envelope))
             }
-            Pipeline::Compute | Pipeline::ComputePublic => handler
-                .layer(from_fn_with_state(state.clone(), inject_faults))
-                .layer(from_fn_with_state(state.clone(), compute_api)),
+            Pipeline::Compute | Pipeline::ComputePublic => {
+                // Fault injection runs inside compute_api, before the handler.
+                return handler.layer(from_fn_with_state((state.clone(), endpoint), compute_api));
+            }
             Pipeline::Control => control::wrap(handler, state),
             Pipeline::Network => handler.layer(from_fn_with_state(state.clone(), network_api)),
-        }
+        })
     }
 }
 
@@ -248,8 +259,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     for &endpoint in Endpoint::ALL.iter().filter(|e| e.served(state)) {
         let service = endpoint
             .pipeline()
-            .wrap(endpoint.handler(), state)
-            .layer(from_fn_with_state(endpoint, tag_endpoint));
+            .wrap(endpoint.handler(), state, endpoint);
         for path in endpoint.all_paths() {
             router = router.route(&path, service.clone());
         }
@@ -259,13 +269,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 
 /// Decide the endpoint once: in the request for the pipeline and the
 /// handler, in the response for the access log and metrics.
-async fn tag_endpoint(
-    State(endpoint): State<Endpoint>,
+async fn tag_endpoint(State(endpoint): State<Endpoint>, request: Request, next: Next) -> Response {
+    tagging(endpoint, request, |request| next.run(request)).await
+}
+
+/// `endpoint` in the request for `run`, and in its response.
+pub async fn tagging<F: std::future::Future<Output = Response>>(
+    endpoint: Endpoint,
     mut request: Request,
-    next: Next,
+    run: impl FnOnce(Request) -> F,
 ) -> Response {
     request.extensions_mut().insert(endpoint);
-    let mut response = next.run(request).await;
+    let mut response = run(request).await;
     response.extensions_mut().insert(endpoint);
     response
 }

@@ -285,7 +285,7 @@ fn insert_version_headers(headers: &mut HeaderMap, standard: HeaderValue, legacy
     );
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+fn header_text(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     let mut values = headers
         .get_all(name)
         .iter()
@@ -297,8 +297,12 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The negotiated version, or the fault (with the version to echo, for 406).
 pub fn negotiate_version(headers: &HeaderMap) -> Result<ApiVersion, (Fault, Option<String>)> {
-    let standard = header_text(headers, "openstack-api-version");
-    let legacy = header_text(headers, "x-openstack-nova-api-version");
+    if !headers.contains_key(&OPENSTACK_API_VERSION) && !headers.contains_key(&NOVA_API_VERSION) {
+        // Neither header: the minimum (what requested_version(None, None) means).
+        return Ok(ApiVersion::MIN);
+    }
+    let standard = header_text(headers, &OPENSTACK_API_VERSION);
+    let legacy = header_text(headers, &NOVA_API_VERSION);
     match requested_version(standard.as_deref(), legacy.as_deref()) {
         None => Ok(ApiVersion::MIN),
         Some(value) => parse_version(value).map_err(|e| match e {
@@ -332,18 +336,25 @@ fn url_project(request: &Request) -> Option<String> {
     }
     // The project id is always the segment after /v2.1.
     request.uri().path().split('/').nth(2).map(|s| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
+        if s.contains('%') {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        } else {
+            s.to_owned()
+        }
     })
 }
 
+static X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
+static X_ROLES: HeaderName = HeaderName::from_static("x-roles");
+
 /// What the request says about its caller.
 fn credentials<'r>(headers: &'r HeaderMap, url_project: Option<&'r str>) -> Credentials<'r> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     Credentials {
-        token: text("x-auth-token"),
-        roles: text("x-roles"),
+        token: text(&X_AUTH_TOKEN),
+        roles: text(&X_ROLES),
         url_project,
     }
 }
@@ -396,13 +407,27 @@ pub async fn image_api(
     }
 }
 
-/// The compute API layer, on every routed /v2.1 call.
+/// The compute API layer, on every routed /v2.1 call: the endpoint tagged
+/// (see `endpoint::tagging`), Nova's pipeline, then fault injection and the
+/// handler. One layer, not three: each layer boxes the request's future.
 pub async fn compute_api(
-    State(state): State<AppState>,
+    State((state, endpoint)): State<(AppState, Endpoint)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    super::endpoint::tagging(endpoint, request, |request| {
+        compute_pipeline(state, endpoint, request, next)
+    })
+    .await
+}
+
+async fn compute_pipeline(
+    state: AppState,
+    endpoint: Endpoint,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let endpoint = request.extensions().get::<Endpoint>().copied();
+    let endpoint = Some(endpoint);
     // axum answers HEAD with a GET route; Nova's router does not.
     if request.method() == Method::HEAD
         && endpoint.is_some_and(|e| e.pipeline() == Pipeline::Compute && e.method().is_some())
@@ -459,7 +484,7 @@ pub async fn compute_api(
             caller: authenticated.caller,
             token_project: authenticated.token_project,
         });
-        next.run(request).await
+        super::control::faults::inject_faults(State(state.clone()), request, next).await
     };
     if response.extensions().get::<WebObPage>().is_some() {
         return response;

@@ -129,6 +129,48 @@ impl serde_json::ser::Formatter for PythonFormatter {
     }
 }
 
+/// `value` as a JSON string, as `to_json` writes it: the bytes as they are
+/// when nothing needs escaping (ids, MACs, states: the hot bodies), else
+/// serde_json's escaping.
+pub fn write_json_str(out: &mut Vec<u8>, value: &str) {
+    // No early exit: the whole scan vectorises.
+    let plain = value.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20 && b != b'"' && b != b'\\')
+    });
+    if plain {
+        out.reserve(value.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
+    }
+}
+
+/// `value` as a JSON string of its `Display` (serde's `collect_str`: IP
+/// addresses); IPv4 without the formatting machinery.
+pub fn write_json_ip(out: &mut Vec<u8>, value: &std::net::IpAddr) {
+    match value {
+        std::net::IpAddr::V4(v4) => {
+            out.push(b'"');
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                if octet >= 100 {
+                    out.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.push(b'0' + octet / 10 % 10);
+                }
+                out.push(b'0' + octet % 10);
+            }
+            out.push(b'"');
+        }
+        std::net::IpAddr::V6(_) => write_json_str(out, &value.to_string()),
+    }
+}
+
 /// Serialize `value` the way Python's `json.dumps` would lay it out.
 pub fn to_json(value: &impl Serialize) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);

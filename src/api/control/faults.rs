@@ -105,14 +105,21 @@ impl FaultOperation {
     }
 }
 
-/// The operation, server id and port id of a routed os-interface call.
-fn classify(request: &Request) -> Option<(FaultOperation, &str, Option<&str>)> {
-    let operation = FaultOperation::of(*request.extensions().get::<Endpoint>()?)?;
-    let mut segments = request.uri().path().split('/');
-    segments.find(|s| *s == "servers")?;
+/// The operation of a routed os-interface call.
+fn operation(request: &Request) -> Option<FaultOperation> {
+    FaultOperation::of(*request.extensions().get::<Endpoint>()?)
+}
+
+/// Its server id and port id (every os-interface route has a server id).
+fn target(request: &Request) -> Option<(&str, Option<&str>)> {
+    // The segment after the first `servers` segment (one is followed by `/`
+    // whenever a server id follows it), then the port after `os-interface`.
+    let path = request.uri().path();
+    let after = path.find("/servers/")? + "/servers/".len();
+    let mut segments = path[after..].split('/');
     let server_id = segments.next()?;
     let port_id = segments.nth(1);
-    Some((operation, server_id, port_id))
+    Some((server_id, port_id))
 }
 
 /// After authentication and version negotiation, before the handler. The
@@ -123,19 +130,23 @@ pub async fn inject_faults(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some((operation, server_id, port_id)) = classify(&request) else {
+    let Some(operation) = operation(&request) else {
         return next.run(request).await;
     };
+    // The path is read only when some rule may fire (the common case has none).
     let firing = match state.cloud.read(World::has_live_fault_rules).await {
         Ok(false) => None,
-        Ok(true) => state
-            .cloud
-            .write(|txn| fire(txn, operation, server_id, port_id))
-            .await
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "cannot count a fault rule's firing");
-                None
-            }),
+        Ok(true) => match target(&request) {
+            None => None,
+            Some((server_id, port_id)) => state
+                .cloud
+                .write(|txn| fire(txn, operation, server_id, port_id))
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::error!(%error, "cannot count a fault rule's firing");
+                    None
+                }),
+        },
         Err(error) => return Fault::from(error).into_response(),
     };
     let Some(firing) = firing else {
