@@ -299,6 +299,16 @@ async fn app_on(store: Arc<dyn Store>) -> TestApp {
     }
 }
 
+/// Two apps on one store (two processes), or one on memory.
+async fn apps_on(backend: &Backend) -> Vec<Arc<TestApp>> {
+    let count = if backend.shared() { 2 } else { 1 };
+    let mut apps = Vec::new();
+    for _ in 0..count {
+        apps.push(Arc::new(app_on(backend.open().await).await));
+    }
+    apps
+}
+
 async fn a_change_acknowledged_anywhere_is_read_everywhere(backend: Backend) {
     if !backend.shared() {
         return;
@@ -331,14 +341,7 @@ async fn a_change_acknowledged_anywhere_is_read_everywhere(backend: Backend) {
 }
 
 async fn concurrent_attaches_of_one_port_give_one_200(backend: Backend) {
-    let apps = if backend.shared() {
-        vec![
-            Arc::new(app_on(backend.open().await).await),
-            Arc::new(app_on(backend.open().await).await),
-        ]
-    } else {
-        vec![Arc::new(app_on(backend.open().await).await)]
-    };
+    let apps = apps_on(&backend).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
         let app = apps[i % apps.len()].clone();
@@ -373,14 +376,7 @@ async fn concurrent_attaches_of_one_port_give_one_200(backend: Backend) {
 }
 
 async fn concurrent_batches_all_land(backend: Backend) {
-    let apps = if backend.shared() {
-        vec![
-            Arc::new(app_on(backend.open().await).await),
-            Arc::new(app_on(backend.open().await).await),
-        ]
-    } else {
-        vec![Arc::new(app_on(backend.open().await).await)]
-    };
+    let apps = apps_on(&backend).await;
     let mut tasks = Vec::new();
     for i in 0..40 {
         let app = apps[i % apps.len()].clone();

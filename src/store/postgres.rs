@@ -81,7 +81,7 @@ impl Store for PostgresStore {
         Box::pin(async move {
             let mut connection = pool.acquire().await.map_err(io)?;
             let mut tx = snapshot_tx(&mut connection).await?;
-            let catchup = catch_up(&mut tx, since, false).await?;
+            let catchup = catch_up(&mut tx, since).await?;
             tx.commit().await.map_err(io)?;
             Ok(catchup)
         })
@@ -103,7 +103,7 @@ impl Store for PostgresStore {
             };
             let missed = {
                 let mut tx = connection.begin().await.map_err(io)?;
-                let missed = catch_up(&mut tx, since, false).await?;
+                let missed = catch_up(&mut tx, since).await?;
                 tx.commit().await.map_err(io)?;
                 missed
             };
@@ -290,13 +290,9 @@ async fn read_head(connection: &mut PgConnection, lock: bool) -> Result<Position
     Ok(position as Position)
 }
 
-/// What was committed after `since` (`lock`: taking the write lock first).
-async fn catch_up(
-    connection: &mut PgConnection,
-    since: Position,
-    lock: bool,
-) -> Result<Catchup, StoreError> {
-    let head = read_head(connection, lock).await?;
+/// What was committed after `since`.
+async fn catch_up(connection: &mut PgConnection, since: Position) -> Result<Catchup, StoreError> {
+    let head = read_head(connection, false).await?;
     if since >= head {
         return Ok(Catchup::Batches(Vec::new()));
     }
