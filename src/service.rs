@@ -9,6 +9,8 @@
 //!   lets every writer waiting at that moment run its transaction on the
 //!   world, and commits their batches together (one disk sync for all).
 
+use std::cell::Cell;
+use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -21,6 +23,20 @@ use crate::domain::ids::IdSource;
 use crate::domain::world::Txn;
 use crate::domain::{Change, World};
 use crate::store::{Catchup, Head, Position, Store, StoreError};
+
+tokio::task_local! {
+    /// Whether the request this task serves has synced with the log: its
+    /// later reads need not ask again (one round trip per request on
+    /// PostgreSQL, not one per read: token, fault rules, handler).
+    static REQUEST_SYNCED: Cell<bool>;
+}
+
+/// Run `request` (one request's handling) so that its reads sync with the
+/// log once. Reading as of the first read is still reading as of a moment
+/// within the request; this process's own writes are always in its world.
+pub fn one_sync_per_request<F: Future>(request: F) -> impl Future<Output = F::Output> {
+    REQUEST_SYNCED.scope(Cell::new(false), request)
+}
 
 /// How long a request waits for the store by default.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -208,6 +224,18 @@ impl Cloud {
             let _log = shared.log.lock().await;
             reload_if_stale(shared).await?;
         }
+        if REQUEST_SYNCED.try_with(Cell::get).unwrap_or(false) {
+            return Ok(());
+        }
+        self.sync_with_head().await?;
+        // Outside a request's scope (tests, start-up) there is nothing to mark.
+        let _ = REQUEST_SYNCED.try_with(|synced| synced.set(true));
+        Ok(())
+    }
+
+    /// Catch up with the log's head as of now, whatever this request did.
+    async fn sync_with_head(&self) -> Result<(), StoreError> {
+        let shared = &self.shared;
         let head = match shared.store.head() {
             Head::Own => return Ok(()),
             Head::Known(head) => head,
@@ -562,6 +590,9 @@ mod tests {
     struct Counting {
         batches: Arc<AtomicUsize>,
         failing: Arc<AtomicBool>,
+        /// The head must be asked for (as on PostgreSQL); counted.
+        asking: bool,
+        asks: AtomicUsize,
     }
 
     struct CountingSession {
@@ -594,7 +625,15 @@ mod tests {
             Box::pin(async { Ok(Snapshot::default()) })
         }
         fn head(&self) -> Head {
-            Head::Own
+            if self.asking {
+                Head::Ask
+            } else {
+                Head::Own
+            }
+        }
+        fn ask_head(&self) -> StoreFuture<Position> {
+            self.asks.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(0) })
         }
         fn catch_up(&self, _since: Position) -> StoreFuture<Catchup> {
             Box::pin(async { Ok(Catchup::Batches(Vec::new())) })
@@ -634,6 +673,29 @@ mod tests {
             .await
             .unwrap();
         (cloud, store)
+    }
+
+    #[tokio::test]
+    async fn a_request_asks_for_the_head_once() {
+        let store = Arc::new(Counting {
+            asking: true,
+            ..Counting::default()
+        });
+        let cloud = Cloud::open(store.clone()).await.unwrap();
+        let asks = || store.asks.load(Ordering::SeqCst);
+        // Outside a request, every read asks.
+        cloud.read(|_| ()).await.unwrap();
+        cloud.read(|_| ()).await.unwrap();
+        assert_eq!(asks(), 2);
+        one_sync_per_request(async {
+            for _ in 0..3 {
+                cloud.read(|_| ()).await.unwrap();
+            }
+        })
+        .await;
+        assert_eq!(asks(), 3);
+        one_sync_per_request(async { cloud.read(|_| ()).await.unwrap() }).await;
+        assert_eq!(asks(), 4);
     }
 
     #[tokio::test]

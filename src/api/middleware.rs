@@ -9,7 +9,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument;
 
 use super::compute::versions::multiple_choices;
 use super::endpoint::{Endpoint, Pipeline};
@@ -160,8 +159,10 @@ pub async fn request_id_and_log(
         id
     };
     // Every line logged while handling the request carries its id.
-    let span = tracing::info_span!("request", request_id = %request_id.as_str());
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let logging = crate::telemetry::RequestLogging::new(&request_id.0);
+    let mut response = logging
+        .run(crate::service::one_sync_per_request(next.run(request)))
+        .await;
     // axum names the methods of a path it could not route; Nova's router
     // does not (Keystone's Flask does, and so does porthole's).
     if !identity::is_identity_path(uri.path()) {
@@ -186,7 +187,7 @@ pub async fn request_id_and_log(
         version.and_then(|v| v.to_str().ok()),
         elapsed,
     );
-    span.in_scope(|| {
+    logging.in_scope(|| {
         tracing::info!(
             method = %method,
             path = %uri,
