@@ -136,10 +136,26 @@ pub fn first_free_from(
 /// The next floor after `ip` was taken at the floor: past every address
 /// already used and the gateway.
 pub fn raise_floor(subnet: &Subnet, used: &BTreeSet<IpAddr>, ip: IpAddr) -> Option<IpAddr> {
+    use std::ops::Bound::{Excluded, Unbounded};
     let mut next = to_u128(ip).checked_add(1)?;
+    // The used addresses above `ip`, walked in order alongside the
+    // candidates: one pass over a run of used addresses, not one tree
+    // search per address (an attach re-takes an address below the floor
+    // and walks the run up to it). `highest`: every used address below it
+    // has been passed; a candidate not above it (the address wrapped) is
+    // looked up instead.
+    let mut above = used.range((Excluded(ip), Unbounded)).peekable();
+    let mut highest = ip;
     loop {
         let candidate = from_u128(next, subnet.cidr.addr());
-        if !(used.contains(&candidate) || Some(candidate) == subnet.gateway_ip) {
+        let in_use = if candidate > highest {
+            highest = candidate;
+            while above.next_if(|a| **a < candidate).is_some() {}
+            above.peek() == Some(&&candidate)
+        } else {
+            used.contains(&candidate)
+        };
+        if !(in_use || Some(candidate) == subnet.gateway_ip) {
             return Some(candidate);
         }
         next = next.checked_add(1)?;
@@ -332,5 +348,57 @@ mod tests {
         );
         assert_eq!(normalize_mac("fa:16:3e:00:00"), None);
         assert_eq!(normalize_mac("fa:16:3e:00:00:0g"), None);
+    }
+
+    /// The walk finds what one lookup per address finds, gateway, gaps,
+    /// wrap-around and the end of the address space included.
+    #[test]
+    fn raise_floor_is_the_first_free_address_above() {
+        fn naive(subnet: &Subnet, used: &BTreeSet<IpAddr>, ip: IpAddr) -> Option<IpAddr> {
+            let mut next = to_u128(ip).checked_add(1)?;
+            loop {
+                let candidate = from_u128(next, subnet.cidr.addr());
+                if !(used.contains(&candidate) || Some(candidate) == subnet.gateway_ip) {
+                    return Some(candidate);
+                }
+                next = next.checked_add(1)?;
+            }
+        }
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let v4 = subnet("10.0.0.0/24", Some("10.0.0.5"));
+        let v6 = subnet("2001:db8::/64", Some("2001:db8::3"));
+        let sets: Vec<(&Subnet, Vec<&str>, Vec<&str>)> = vec![
+            (&v4, vec![], vec!["10.0.0.2", "10.0.0.4"]),
+            (
+                &v4,
+                vec!["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.6", "10.0.0.8"],
+                vec!["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.8", "10.0.0.9"],
+            ),
+            (
+                &v4,
+                vec!["255.255.255.254", "255.255.255.255", "0.0.0.0", "0.0.0.1"],
+                vec!["255.255.255.254", "255.255.255.255"],
+            ),
+            (
+                &v6,
+                vec!["2001:db8::1", "2001:db8::2", "2001:db8::4", "10.0.0.1"],
+                vec!["2001:db8::", "2001:db8::1", "2001:db8::4"],
+            ),
+            (
+                &v6,
+                vec!["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+                vec!["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"],
+            ),
+        ];
+        for (subnet, used, from) in sets {
+            let used: BTreeSet<IpAddr> = used.into_iter().map(ip).collect();
+            for from in from {
+                assert_eq!(
+                    raise_floor(subnet, &used, ip(from)),
+                    naive(subnet, &used, ip(from)),
+                    "{from} over {used:?}"
+                );
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use rusqlite_migration::{Migrations, M};
 use tokio::sync::oneshot;
 
@@ -406,7 +406,7 @@ fn commit<'a>(
     connection: &mut Connection,
     commits: impl Iterator<Item = &'a [Vec<Change>]>,
 ) -> rusqlite::Result<Vec<Position>> {
-    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = CachedTx::begin(connection, "BEGIN IMMEDIATE")?;
     let mut position = read_head(&tx)?;
     let mut positions = Vec::new();
     for batches in commits {
@@ -455,10 +455,46 @@ fn in_read_tx<T>(
     connection: &mut Connection,
     f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
-    let tx = connection.transaction()?;
+    let tx = CachedTx::begin(connection, "BEGIN")?;
     let result = f(&tx)?;
-    tx.finish()?;
+    tx.commit()?;
     Ok(result)
+}
+
+/// A transaction whose `BEGIN` and `COMMIT` are cached statements:
+/// rusqlite's `Transaction` parses both anew each time (thousands of
+/// instructions a statement, on every commit and catch-up). Rolled back
+/// when dropped uncommitted, as a `Transaction` is.
+struct CachedTx<'c> {
+    connection: &'c Connection,
+}
+
+impl<'c> CachedTx<'c> {
+    fn begin(connection: &'c mut Connection, begin: &str) -> rusqlite::Result<Self> {
+        connection.prepare_cached(begin)?.execute([])?;
+        Ok(CachedTx { connection })
+    }
+
+    fn commit(self) -> rusqlite::Result<()> {
+        // Failed: dropped, still in the transaction, so rolled back.
+        self.connection.prepare_cached("COMMIT")?.execute([])?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for CachedTx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.connection
+    }
+}
+
+impl Drop for CachedTx<'_> {
+    fn drop(&mut self) {
+        if !self.connection.is_autocommit() {
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 fn read_head(connection: &Connection) -> rusqlite::Result<Position> {
@@ -508,7 +544,7 @@ fn catch_up(connection: &Connection, since: Position) -> rusqlite::Result<Catchu
     Ok(Catchup::Batches(batches))
 }
 
-fn write_change(tx: &rusqlite::Transaction, change: &Change) -> rusqlite::Result<()> {
+fn write_change(tx: &Connection, change: &Change) -> rusqlite::Result<()> {
     match change {
         Change::PutServer(s) => {
             tx.prepare_cached(
