@@ -83,6 +83,15 @@ pub struct World {
 pub const DEFAULT_ACTIONS_IN_MEMORY: usize = 1000;
 
 impl World {
+    /// Make room for this many servers and ports (a store's load knows
+    /// them up front: no rehashing of the large maps while it fills them).
+    pub fn reserve(&mut self, servers: usize, ports: usize) {
+        self.servers.reserve(servers);
+        self.ports.reserve(ports);
+        self.macs.reserve(ports);
+        self.ports_by_device.reserve(servers);
+    }
+
     /// The sequence number the next port or action will take.
     pub fn next_sequence(&self) -> u64 {
         self.next_seq
@@ -500,16 +509,24 @@ impl World {
 
     fn index_port(&mut self, port: &Port) {
         if !port.device_id.is_empty() {
+            // Keys are cloned only when new (a load indexes a million ports).
+            if !self.ports_by_device.contains_key(&port.device_id) {
+                self.ports_by_device
+                    .insert(port.device_id.clone(), Vec::new());
+            }
             let ids = self
                 .ports_by_device
-                .entry(port.device_id.clone())
-                .or_default();
+                .get_mut(&port.device_id)
+                .expect("just inserted");
             let seqs = &self.ports;
             let at = ids.partition_point(|id| seqs.get(id).is_some_and(|p| p.seq < port.seq));
             ids.insert(at, port.id.clone());
         }
         for ip in &port.fixed_ips {
-            let used = self.used_ips.entry(ip.subnet_id.clone()).or_default();
+            if !self.used_ips.contains_key(&ip.subnet_id) {
+                self.used_ips.insert(ip.subnet_id.clone(), BTreeSet::new());
+            }
+            let used = self.used_ips.get_mut(&ip.subnet_id).expect("just inserted");
             used.insert(ip.ip_address);
             // Taken at the floor (or at the pools' start): raise the floor.
             let Some(subnet) = self.subnets.get(&ip.subnet_id) else {
