@@ -56,7 +56,9 @@ pub struct World {
     subnets: BTreeMap<SubnetId, Subnet>,
     /// network id → its subnet ids, in creation order.
     subnets_by_network: HashMap<NetworkId, Vec<SubnetId>>,
-    ports: HashMap<PortId, Port>,
+    /// Boxed: a million ports would otherwise leave the table's empty
+    /// slots (up to half of them) each a port's size.
+    ports: HashMap<PortId, Box<Port>>,
     /// device id → port ids bound to it, ordered by port `seq`.
     ports_by_device: HashMap<String, Vec<PortId>>,
     /// subnet id → addresses in use.
@@ -161,10 +163,10 @@ impl World {
         PortId: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.ports.get(id)
+        self.ports.get(id).map(|p| &**p)
     }
     pub fn ports(&self) -> impl Iterator<Item = &Port> {
-        self.ports.values()
+        self.ports.values().map(|p| &**p)
     }
     /// Ports whose `device_id` is `device_id`, in creation order.
     pub fn ports_of_device<'a>(&'a self, device_id: &str) -> impl Iterator<Item = &'a Port> + 'a {
@@ -172,7 +174,7 @@ impl World {
             .get(device_id)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.ports.get(id))
+            .filter_map(|id| self.ports.get(id).map(|p| &**p))
     }
     pub fn ip_in_use(&self, subnet_id: &SubnetId, ip: IpAddr) -> bool {
         self.used_ips
@@ -296,7 +298,7 @@ impl World {
                 self.unindex_port(&id);
                 self.next_seq = self.next_seq.max(port.seq + 1);
                 self.index_port(&port);
-                let prior = self.ports.insert(id.clone(), port);
+                let prior = self.ports.insert(id.clone(), Box::new(port));
                 Undo::Port(id, prior)
             }
             Change::DeletePort(id) => {
@@ -606,7 +608,7 @@ impl World {
         }
         changes.extend(self.networks.values().cloned().map(Change::PutNetwork));
         changes.extend(self.subnets.values().cloned().map(Change::PutSubnet));
-        let mut ports: Vec<_> = self.ports.values().collect();
+        let mut ports: Vec<_> = self.ports().collect();
         ports.sort_by_key(|p| p.seq);
         changes.extend(ports.into_iter().cloned().map(Change::PutPort));
         let mut actions: Vec<_> = self.all_actions().collect();
@@ -649,7 +651,7 @@ enum Undo {
         subnet: Option<Subnet>,
         position: Option<usize>,
     },
-    Port(PortId, Option<Port>),
+    Port(PortId, Option<Box<Port>>),
     Action {
         server_id: ServerId,
         request_id: String,
