@@ -56,7 +56,9 @@ pub struct World {
     subnets: BTreeMap<SubnetId, Subnet>,
     /// network id → its subnet ids, in creation order.
     subnets_by_network: HashMap<NetworkId, Vec<SubnetId>>,
-    ports: HashMap<PortId, Port>,
+    /// Boxed: a million ports would otherwise leave the table's empty
+    /// slots (up to half of them) each a port's size.
+    ports: HashMap<PortId, Box<Port>>,
     /// device id → port ids bound to it, ordered by port `seq`.
     ports_by_device: HashMap<String, Vec<PortId>>,
     /// subnet id → addresses in use.
@@ -83,6 +85,15 @@ pub struct World {
 pub const DEFAULT_ACTIONS_IN_MEMORY: usize = 1000;
 
 impl World {
+    /// Make room for this many servers and ports (a store's load knows
+    /// them up front: no rehashing of the large maps while it fills them).
+    pub fn reserve(&mut self, servers: usize, ports: usize) {
+        self.servers.reserve(servers);
+        self.ports.reserve(ports);
+        self.macs.reserve(ports);
+        self.ports_by_device.reserve(servers);
+    }
+
     /// The sequence number the next port or action will take.
     pub fn next_sequence(&self) -> u64 {
         self.next_seq
@@ -152,10 +163,10 @@ impl World {
         PortId: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.ports.get(id)
+        self.ports.get(id).map(|p| &**p)
     }
     pub fn ports(&self) -> impl Iterator<Item = &Port> {
-        self.ports.values()
+        self.ports.values().map(|p| &**p)
     }
     /// Ports whose `device_id` is `device_id`, in creation order.
     pub fn ports_of_device<'a>(&'a self, device_id: &str) -> impl Iterator<Item = &'a Port> + 'a {
@@ -163,7 +174,7 @@ impl World {
             .get(device_id)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.ports.get(id))
+            .filter_map(|id| self.ports.get(id).map(|p| &**p))
     }
     pub fn ip_in_use(&self, subnet_id: &SubnetId, ip: IpAddr) -> bool {
         self.used_ips
@@ -294,7 +305,7 @@ impl World {
                     self.next_seq = self.next_seq.max(port.seq + 1);
                     self.index_port(&port);
                 }
-                let prior = self.ports.insert(id.clone(), port);
+                let prior = self.ports.insert(id.clone(), Box::new(port));
                 Undo::Port(id, prior)
             }
             Change::DeletePort(id) => {
@@ -507,10 +518,15 @@ impl World {
 
     fn index_device(&mut self, port: &Port) {
         if !port.device_id.is_empty() {
+            // Keys are cloned only when new (a load indexes a million ports).
+            if !self.ports_by_device.contains_key(&port.device_id) {
+                self.ports_by_device
+                    .insert(port.device_id.clone(), Vec::new());
+            }
             let ids = self
                 .ports_by_device
-                .entry(port.device_id.clone())
-                .or_default();
+                .get_mut(&port.device_id)
+                .expect("just inserted");
             let seqs = &self.ports;
             let at = ids.partition_point(|id| seqs.get(id).is_some_and(|p| p.seq < port.seq));
             ids.insert(at, port.id.clone());
@@ -584,7 +600,10 @@ impl World {
     fn index_port(&mut self, port: &Port) {
         self.index_device(port);
         for ip in &port.fixed_ips {
-            let used = self.used_ips.entry(ip.subnet_id.clone()).or_default();
+            if !self.used_ips.contains_key(&ip.subnet_id) {
+                self.used_ips.insert(ip.subnet_id.clone(), BTreeSet::new());
+            }
+            let used = self.used_ips.get_mut(&ip.subnet_id).expect("just inserted");
             used.insert(ip.ip_address);
             // Taken at the floor (or at the pools' start): raise the floor.
             let Some(subnet) = self.subnets.get(&ip.subnet_id) else {
@@ -659,7 +678,7 @@ impl World {
         }
         changes.extend(self.networks.values().cloned().map(Change::PutNetwork));
         changes.extend(self.subnets.values().cloned().map(Change::PutSubnet));
-        let mut ports: Vec<_> = self.ports.values().collect();
+        let mut ports: Vec<_> = self.ports().collect();
         ports.sort_by_key(|p| p.seq);
         changes.extend(ports.into_iter().cloned().map(Change::PutPort));
         let mut actions: Vec<_> = self.all_actions().collect();
@@ -702,7 +721,7 @@ enum Undo {
         subnet: Option<Subnet>,
         position: Option<usize>,
     },
-    Port(PortId, Option<Port>),
+    Port(PortId, Option<Box<Port>>),
     Action {
         server_id: ServerId,
         request_id: String,

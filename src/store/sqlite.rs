@@ -734,10 +734,36 @@ fn attrs_json(attrs: &NeutronAttrs) -> String {
 
 /// A `neutron` column: a JSON object, missing keys at Neutron's defaults.
 fn attrs_column(row: &rusqlite::Row, column: usize) -> rusqlite::Result<NeutronAttrs> {
-    let text: String = row.get(column)?;
-    serde_json::from_str(&text).map_err(|e| {
+    json_column(row, column)
+}
+
+/// A JSON column, parsed from SQLite's buffer (no copy of the text).
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row,
+    column: usize,
+) -> rusqlite::Result<T> {
+    serde_json::from_str(row.get_ref(column)?.as_str()?).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+/// A text column parsed with `FromStr`, from SQLite's buffer.
+fn parse_ref<T: std::str::FromStr>(row: &rusqlite::Row, column: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    row.get_ref(column)?.as_str()?.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// A table's row count (capacities for the load).
+fn count(connection: &Connection, table: &str) -> rusqlite::Result<usize> {
+    connection
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n as usize)
 }
 
 /// Instance actions oldest first: one server's, or (`None`) all.
@@ -776,6 +802,7 @@ fn read_actions(
 
 fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     let mut world = World::default();
+    world.reserve(count(connection, "servers")?, count(connection, "ports")?);
     let mut servers = connection.prepare(
         "SELECT id, name, project_id, user_id, vm_state, task_state, locked, launched, details, deleted
          FROM servers ORDER BY rowid",
@@ -791,16 +818,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             task_state: r.get(5)?,
             locked: r.get(6)?,
             launched: r.get(7)?,
-            details: {
-                let text: String = r.get(8)?;
-                serde_json::from_str(&text).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        8,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?
-            },
+            details: json_column(r, 8)?,
         };
         Ok((server, deleted))
     })? {
@@ -849,30 +867,39 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     })? {
         world.apply(Change::PutSubnet(subnet?));
     }
-    let mut fixed_ips = connection.prepare(
-        "SELECT port_id, subnet_id, ip_address FROM port_fixed_ips ORDER BY port_id, position",
-    )?;
-    let mut ips_by_port: std::collections::HashMap<String, Vec<FixedIp>> = Default::default();
-    for row in fixed_ips.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            FixedIp {
-                subnet_id: r.get(1)?,
-                ip_address: parse(r.get(2)?)?,
-            },
-        ))
-    })? {
-        let (port_id, ip) = row?;
-        ips_by_port.entry(port_id).or_default().push(ip);
+    // Neither table is read in an index's order: walking an index costs a
+    // table lookup per row (or a sort of the whole table), and the world
+    // comes out the same in any port order.
+    let mut fixed_ips = connection
+        .prepare("SELECT port_id, position, subnet_id, ip_address FROM port_fixed_ips")?;
+    let mut ips_by_port: std::collections::HashMap<String, Vec<(i64, FixedIp)>> =
+        std::collections::HashMap::with_capacity(count(connection, "port_fixed_ips")?);
+    let mut rows = fixed_ips.query([])?;
+    while let Some(r) = rows.next()? {
+        let ip = FixedIp {
+            subnet_id: r.get(2)?,
+            ip_address: parse_ref(r, 3)?,
+        };
+        let port_id = r.get_ref(0)?.as_str()?;
+        let position: i64 = r.get(1)?;
+        match ips_by_port.get_mut(port_id) {
+            Some(ips) => ips.push((position, ip)),
+            None => {
+                ips_by_port.insert(port_id.to_owned(), vec![(position, ip)]);
+            }
+        }
     }
     let mut ports = connection.prepare(
         "SELECT id, network_id, project_id, mac_address, device_id, device_owner, status, preserve_on_delete, tag, seq, neutron
-         FROM ports ORDER BY seq",
+         FROM ports",
     )?;
-    for port in ports.query_map([], |r| {
+    let mut rows = ports.query([])?;
+    while let Some(r) = rows.next()? {
         let id: PortId = r.get(0)?;
-        Ok(Port {
-            fixed_ips: ips_by_port.remove(id.as_str()).unwrap_or_default(),
+        let mut ips = ips_by_port.remove(id.as_str()).unwrap_or_default();
+        ips.sort_by_key(|(position, _)| *position);
+        world.apply(Change::PutPort(Port {
+            fixed_ips: ips.into_iter().map(|(_, ip)| ip).collect(),
             id,
             network_id: r.get(1)?,
             project_id: r.get(2)?,
@@ -884,9 +911,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             tag: r.get(8)?,
             seq: r.get::<_, i64>(9)? as u64,
             neutron: attrs_column(r, 10)?,
-        })
-    })? {
-        world.apply(Change::PutPort(port?));
+        }));
     }
     for action in read_actions(connection, None)? {
         world.apply(Change::PutAction(action));
