@@ -1200,7 +1200,7 @@ mod tests {
             full.unindex_port(&port.id);
             full.next_seq = full.next_seq.max(port.seq + 1);
             full.index_port(&port);
-            full.ports.insert(port.id.clone(), port.clone());
+            full.ports.insert(port.id.clone(), Box::new(port.clone()));
             world.apply(Change::PutPort(port));
             assert_eq!(world, full, "step {step}");
         }

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use tokio::sync::oneshot;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -334,16 +335,16 @@ const KINDS: [&str; 7] = [
 
 async fn load(connection: &mut PgConnection) -> Result<Snapshot, StoreError> {
     let position = read_head(connection, false).await?;
-    let rows = sqlx::query(
+    // Streamed, not fetched whole: the world keeps only the newest instance
+    // actions per server, so a long history never sits in memory at once.
+    let mut rows = sqlx::query(
         "SELECT kind, body, deleted FROM entities
          ORDER BY array_position($1::text[], kind), position",
     )
     .bind(&KINDS[..])
-    .fetch_all(connection)
-    .await
-    .map_err(io)?;
+    .fetch(connection);
     let mut world = World::default();
-    for row in rows {
+    while let Some(row) = rows.try_next().await.map_err(io)? {
         let kind: &str = row.try_get(0).map_err(io)?;
         let body: &str = row.try_get(1).map_err(io)?;
         let deleted: bool = row.try_get(2).map_err(io)?;

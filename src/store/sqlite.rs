@@ -441,7 +441,7 @@ fn reader(mut connection: Connection, commands: mpsc::Receiver<ReadCommand>) {
                 let _ = reply.send(in_read_tx(&mut connection, |c| catch_up(c, since)).map_err(io));
             }
             ReadCommand::Actions(server_id, reply) => {
-                let actions = read_actions(&connection, Some(&server_id)).map(Some);
+                let actions = read_actions(&connection, &server_id).map(Some);
                 let _ = reply.send(actions.map_err(io));
             }
             ReadCommand::Ping(reply) => {
@@ -766,11 +766,21 @@ fn count(connection: &Connection, table: &str) -> rusqlite::Result<usize> {
         .map(|n| n as usize)
 }
 
-/// Instance actions oldest first: one server's, or (`None`) all.
-fn read_actions(
+/// One server's instance actions, oldest first.
+fn read_actions(connection: &Connection, server_id: &str) -> rusqlite::Result<Vec<InstanceAction>> {
+    let mut actions = Vec::new();
+    for_each_action(connection, Some(server_id), |action| actions.push(action))?;
+    Ok(actions)
+}
+
+/// Instance actions oldest first, one at a time: one server's, or (`None`)
+/// all (a load: the world keeps only the newest per server, so a long
+/// history never sits in memory whole).
+fn for_each_action(
     connection: &Connection,
     server_id: Option<&str>,
-) -> rusqlite::Result<Vec<InstanceAction>> {
+    mut each: impl FnMut(InstanceAction),
+) -> rusqlite::Result<()> {
     let mut statement = connection.prepare_cached(
         "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq, events
          FROM instance_actions WHERE ?1 IS NULL OR server_id = ?1 ORDER BY seq",
@@ -797,7 +807,10 @@ fn read_actions(
             seq: r.get::<_, i64>(8)? as u64,
         })
     })?;
-    rows.collect()
+    for action in rows {
+        each(action?);
+    }
+    Ok(())
 }
 
 fn read_world(connection: &Connection) -> rusqlite::Result<World> {
@@ -913,9 +926,9 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             neutron: attrs_column(r, 10)?,
         }));
     }
-    for action in read_actions(connection, None)? {
-        world.apply(Change::PutAction(action));
-    }
+    for_each_action(connection, None, |action| {
+        world.apply(Change::PutAction(action))
+    })?;
     let json_list = |column: usize, text: String| -> rusqlite::Result<Vec<String>> {
         serde_json::from_str(&text).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(
