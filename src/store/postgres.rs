@@ -1,6 +1,7 @@
 //! PostgreSQL, for several porthole processes on one state (`--store
-//! postgres://…`). The log's head row is also the write lock: a session
-//! holds it (`SELECT … FOR UPDATE`) from its catch-up to its commit.
+//! postgres://…`). A write session holds an advisory lock on a connection
+//! of its own (`WRITE_LOCK`) from its catch-up to its last commit; each
+//! commit also locks the log's head row (`SELECT … FOR UPDATE`).
 //! Entities are kept one row each, as the JSON the log uses.
 
 use std::str::FromStr;
