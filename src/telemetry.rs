@@ -2,7 +2,7 @@
 //! `--log-format json`. Every line logged while a request is handled
 //! carries its `request_id`: JSON lines under `"span"` (a `request` span),
 //! text lines as `request{request_id=…}:`, which porthole's text format
-//! prints from a task-local instead of a span (see [`in_request`]).
+//! prints from a task-local instead of a span (see [`RequestLogging`]).
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -427,6 +427,24 @@ mod tests {
             fast[2].contains("request{request_id=req-42}:inner{k=1}: "),
             "{fast:?}"
         );
+    }
+
+    /// The task-local is what porthole's text format gets; any other
+    /// subscriber gets the span (else the test above compares spans twice).
+    #[test]
+    fn only_the_text_format_goes_without_a_span() {
+        let id = HeaderValue::from_static("req-1");
+        let kind = |format| {
+            let out = Lines::default();
+            tracing::subscriber::with_default(subscriber(format, "info", out), || {
+                match RequestLogging::new(&id) {
+                    RequestLogging::TaskLocal(_) => "task-local",
+                    RequestLogging::Span(_) => "span",
+                }
+            })
+        };
+        assert_eq!(kind(LogFormat::Text), "task-local");
+        assert_eq!(kind(LogFormat::Json), "span");
     }
 
     #[test]

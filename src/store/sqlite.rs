@@ -528,16 +528,9 @@ fn catch_up(connection: &Connection, since: Position) -> rusqlite::Result<Catchu
         .prepare_cached("SELECT seq, batch FROM change_log WHERE seq > ?1 ORDER BY seq")?;
     let batches = statement
         .query_map([since as i64], |row| {
-            let text: String = row.get(1)?;
             Ok(Batch {
                 seq: row.get::<_, i64>(0)? as Position,
-                changes: serde_json::from_str(&text).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        1,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?,
+                changes: json_column(row, 1)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -719,22 +712,8 @@ fn write_change(tx: &Connection, change: &Change) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn parse<T: std::str::FromStr>(value: String) -> rusqlite::Result<T>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    value.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 fn attrs_json(attrs: &NeutronAttrs) -> String {
     serde_json::to_string(attrs).expect("serializable")
-}
-
-/// A `neutron` column: a JSON object, missing keys at Neutron's defaults.
-fn attrs_column(row: &rusqlite::Row, column: usize) -> rusqlite::Result<NeutronAttrs> {
-    json_column(row, column)
 }
 
 /// A JSON column, parsed from SQLite's buffer (no copy of the text).
@@ -752,7 +731,15 @@ fn parse_ref<T: std::str::FromStr>(row: &rusqlite::Row, column: usize) -> rusqli
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    row.get_ref(column)?.as_str()?.parse().map_err(|e| {
+    parse_text(column, row.get_ref(column)?.as_str()?)
+}
+
+/// `text` (of `column`) parsed with `FromStr`.
+fn parse_text<T: std::str::FromStr>(column: usize, text: &str) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    text.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
 }
@@ -789,13 +776,7 @@ fn for_each_action(
         let server_id: ServerId = r.get(0)?;
         let request_id: String = r.get(1)?;
         Ok(InstanceAction {
-            events: serde_json::from_str(&r.get::<_, String>(9)?).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    9,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
+            events: json_column(r, 9)?,
             server_id,
             request_id,
             action: r.get(2)?,
@@ -853,7 +834,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             shared: r.get(3)?,
             external: r.get(4)?,
             port_security_enabled: r.get(5)?,
-            neutron: attrs_column(r, 6)?,
+            neutron: json_column(r, 6)?,
         })
     })? {
         world.apply(Change::PutNetwork(network?));
@@ -862,20 +843,17 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         "SELECT id, network_id, cidr, gateway_ip, allocation_pools, neutron FROM subnets ORDER BY rowid",
     )?;
     for subnet in subnets.query_map([], |r| {
-        let pools: String = r.get(4)?;
         Ok(Subnet {
             id: r.get(0)?,
             network_id: r.get(1)?,
-            cidr: parse(r.get(2)?)?,
-            gateway_ip: r.get::<_, Option<String>>(3)?.map(parse).transpose()?,
-            allocation_pools: serde_json::from_str(&pools).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    4,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
-            neutron: attrs_column(r, 5)?,
+            cidr: parse_ref(r, 2)?,
+            gateway_ip: r
+                .get_ref(3)?
+                .as_str_or_null()?
+                .map(|text| parse_text(3, text))
+                .transpose()?,
+            allocation_pools: json_column(r, 4)?,
+            neutron: json_column(r, 5)?,
         })
     })? {
         world.apply(Change::PutSubnet(subnet?));
@@ -923,21 +901,12 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             preserve_on_delete: r.get(7)?,
             tag: r.get(8)?,
             seq: r.get::<_, i64>(9)? as u64,
-            neutron: attrs_column(r, 10)?,
+            neutron: json_column(r, 10)?,
         }));
     }
     for_each_action(connection, None, |action| {
         world.apply(Change::PutAction(action))
     })?;
-    let json_list = |column: usize, text: String| -> rusqlite::Result<Vec<String>> {
-        serde_json::from_str(&text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                column,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            )
-        })
-    };
     let mut tokens = connection.prepare(
         "SELECT id, user_id, project_id, roles, methods, issued_at, expires_at, audit_id,
            domain_id, system, parent_audit_id, revoked
@@ -948,8 +917,8 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             id: r.get(0)?,
             user_id: r.get(1)?,
             project_id: r.get(2)?,
-            roles: json_list(3, r.get(3)?)?,
-            methods: json_list(4, r.get(4)?)?,
+            roles: json_column(r, 3)?,
+            methods: json_column(r, 4)?,
             issued_at: r.get(5)?,
             expires_at: r.get(6)?,
             audit_id: r.get(7)?,
@@ -962,12 +931,7 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
         world.apply(Change::PutToken(token?));
     }
     let mut rules = connection.prepare("SELECT rule FROM fault_rules ORDER BY rowid")?;
-    for rule in rules.query_map([], |r| {
-        let text: String = r.get(0)?;
-        serde_json::from_str(&text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })? {
+    for rule in rules.query_map([], |r| json_column(r, 0))? {
         world.apply(Change::PutFaultRule(rule?));
     }
     Ok(world)
