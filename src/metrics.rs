@@ -55,11 +55,17 @@ fn group_index(nova_version: Option<&str>) -> usize {
     }
 }
 
-/// The operations whose metrics are kept at hand (the hot GETs), so that
-/// recording one is two atomic updates, not two label lookups.
-const HOT_OPERATIONS: [&str; 2] = ["list", "show"];
+/// The operations whose metrics are kept at hand (os-interface), with their
+/// success status, so that
+/// recording a success is two atomic updates, not two label lookups.
+const HOT_OPERATIONS: [(&str, u16); 4] = [
+    ("list", 200),
+    ("show", 200),
+    ("attach", 200),
+    ("detach", 202),
+];
 
-/// Handles of already created series: `200` answers of the hot operations,
+/// Handles of already created series: successful answers of the hot operations,
 /// per microversion group, and their latency histograms.
 #[derive(Default)]
 struct Hot {
@@ -161,7 +167,7 @@ impl Metrics {
         elapsed: std::time::Duration,
     ) {
         let group = group_index(nova_version);
-        let Some(hot) = HOT_OPERATIONS.iter().position(|o| *o == operation) else {
+        let Some(hot) = HOT_OPERATIONS.iter().position(|(o, _)| *o == operation) else {
             self.request_counter(operation, status, group).inc();
             self.duration_histogram(operation)
                 .observe(elapsed.as_secs_f64());
@@ -169,7 +175,7 @@ impl Metrics {
         };
         // Created on first use, as the families would: a series appears
         // with its first request.
-        if status == 200 {
+        if status == HOT_OPERATIONS[hot].1 {
             self.hot.ok[hot][group]
                 .get_or_init(|| self.request_counter(operation, status, group))
                 .inc();

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::future::Future;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method, Uri};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -111,9 +111,71 @@ impl RequestLogging {
             RequestLogging::Span(span) => span.in_scope(log),
         }
     }
+
+    /// The request's access line: `request method=… path=… status=…
+    /// micros=…`. Porthole's text format gets it as one message, made here
+    /// without the formatting machinery (visiting four fields cost about
+    /// 2,000 instructions a request); other subscribers get the fields.
+    pub fn access(&self, method: &Method, uri: &Uri, status: u16, micros: u64) {
+        match self {
+            RequestLogging::TaskLocal(_) => {
+                if !tracing::enabled!(target: ACCESS_TARGET, Level::INFO) {
+                    return;
+                }
+                ACCESS_LINE.with_borrow_mut(|line| {
+                    line.clear();
+                    write_access_line(line, method, uri, status, micros);
+                    self.in_scope(
+                        || tracing::info!(target: ACCESS_TARGET, message = line.as_str()),
+                    );
+                });
+            }
+            RequestLogging::Span(span) => span.in_scope(|| {
+                tracing::info!(
+                    target: ACCESS_TARGET,
+                    method = %method,
+                    path = %uri,
+                    status,
+                    micros,
+                    "request"
+                )
+            }),
+        }
+    }
 }
 
-/// Where the access line comes from (`api::middleware::request_id_and_log`).
+thread_local! {
+    /// The access line being made on this thread (kept: no allocation per line).
+    static ACCESS_LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// What `DefaultFields` prints for the access event's fields.
+fn write_access_line(line: &mut String, method: &Method, uri: &Uri, status: u16, micros: u64) {
+    line.push_str("request method=");
+    line.push_str(method.as_str());
+    line.push_str(" path=");
+    match uri.path_and_query() {
+        // Origin form (every request but a proxy's): the URI's Display.
+        Some(origin) if uri.scheme().is_none() && uri.authority().is_none() => {
+            line.push_str(origin.as_str())
+        }
+        _ => {
+            let _ = write!(line, "{uri}");
+        }
+    }
+    line.push_str(" status=");
+    push_digits(line, u64::from(status));
+    line.push_str(" micros=");
+    push_digits(line, micros);
+}
+
+fn push_digits(line: &mut String, value: u64) {
+    let mut digits = [0u8; 20];
+    let used = write_digits(&mut digits, value);
+    line.push_str(std::str::from_utf8(&digits[digits.len() - used..]).unwrap_or_default());
+}
+
+/// The access line's target (where `request_id_and_log` lives; log filters name it).
 const ACCESS_TARGET: &str = "porthole::api::middleware";
 
 /// tracing-subscriber's default text format (`Full`, no ANSI), written
@@ -246,7 +308,7 @@ where
         }
         writer.write_str(meta.target())?;
         writer.write_str(": ")?;
-        if meta.target() == ACCESS_TARGET && meta.fields().field("micros").is_some() {
+        if meta.target() == ACCESS_TARGET {
             let mut fields = AccessFields {
                 writer: writer.by_ref(),
                 empty: true,
@@ -402,6 +464,27 @@ mod tests {
         assert_eq!(
             fast[1],
             "  INFO request{request_id=req-0123}: porthole::api::middleware: request method=GET path=/v2.1/p/servers/s/os-interface?a=b status=200 micros=84"
+        );
+    }
+
+    /// [`RequestLogging::access`] makes the line itself for porthole's text
+    /// format; the standard format, given the fields, prints the same.
+    #[test]
+    fn the_access_line_made_in_one_piece_is_the_fields_line() {
+        let (standard, fast) = both(|| {
+            let logging = RequestLogging::new(&HeaderValue::from_static("req-7"));
+            let origin: Uri = "/v2.1/p/servers/s/os-interface?a=b".parse().unwrap();
+            let absolute: Uri = "http://h:1/v2.1/x?y".parse().unwrap();
+            let purge = Method::from_bytes(b"PURGE").unwrap();
+            logging.access(&Method::GET, &origin, 200, 84);
+            logging.access(&purge, &absolute, 404, u64::MAX);
+            logging.access(&Method::OPTIONS, &"*".parse().unwrap(), 0, 0);
+        });
+        assert_eq!(standard.len(), 3);
+        assert_eq!(fast, standard);
+        assert_eq!(
+            fast[0],
+            "  INFO request{request_id=req-7}: porthole::api::middleware: request method=GET path=/v2.1/p/servers/s/os-interface?a=b status=200 micros=84"
         );
     }
 

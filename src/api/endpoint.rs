@@ -7,8 +7,9 @@
 //! this table; `tests/openapi.rs` fails if the handler is not documented.
 //!
 //! The endpoint of a request is decided once, by the route that matched:
-//! [`tag_endpoint`] puts it in the request's extensions (and the response's,
-//! for the access log and metrics around the router).
+//! [`tag_endpoint`] puts it in the response's extensions, for the access
+//! log and metrics around the router (the compute pipeline, which knows its
+//! endpoint, hands it to fault injection itself).
 
 use axum::extract::{Request, State};
 use axum::handler::Handler;
@@ -267,20 +268,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     router
 }
 
-/// Decide the endpoint once: in the request for the pipeline and the
-/// handler, in the response for the access log and metrics.
+/// Decide the endpoint once, in the response for the access log and metrics.
 async fn tag_endpoint(State(endpoint): State<Endpoint>, request: Request, next: Next) -> Response {
-    tagging(endpoint, request, |request| next.run(request)).await
+    tagging(endpoint, next.run(request)).await
 }
 
-/// `endpoint` in the request for `run`, and in its response.
-pub async fn tagging<F: std::future::Future<Output = Response>>(
+/// `endpoint` in the response of `run`.
+pub async fn tagging(
     endpoint: Endpoint,
-    mut request: Request,
-    run: impl FnOnce(Request) -> F,
+    run: impl std::future::Future<Output = Response>,
 ) -> Response {
-    request.extensions_mut().insert(endpoint);
-    let mut response = run(request).await;
+    let mut response = run.await;
     response.extensions_mut().insert(endpoint);
     response
 }

@@ -39,7 +39,7 @@ impl RequestId {
 pub struct ApiContext {
     pub request_id: RequestId,
     pub version: ApiVersion,
-    pub caller: Caller,
+    pub caller: std::sync::Arc<Caller>,
     /// The project the token is scoped to, if any (checked against the URL's).
     pub token_project: TokenProject,
 }

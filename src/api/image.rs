@@ -88,7 +88,7 @@ pub struct ImageQuery {
 )]
 pub async fn list_images(
     State(app): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Extension(caller): Extension<std::sync::Arc<Caller>>,
     Query(query): Query<ImageQuery>,
 ) -> Response {
     let images: Vec<Value> = app
@@ -129,7 +129,7 @@ pub async fn list_images(
 )]
 pub async fn show_image(
     State(app): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Extension(caller): Extension<std::sync::Arc<Caller>>,
     PathIn(image_id, _): PathIn<Glance, String>,
 ) -> Response {
     match app

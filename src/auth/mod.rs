@@ -44,7 +44,7 @@ pub enum Refusal {
 /// compute API checks the URL's project against it).
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub caller: Caller,
+    pub caller: std::sync::Arc<Caller>,
     pub token_project: TokenProject,
 }
 
@@ -132,7 +132,7 @@ pub fn caller_of_token(token: &Token, policy: &Arc<Policy>) -> Authenticated {
         caller
     };
     Authenticated {
-        caller,
+        caller: caller.into(),
         token_project: token
             .project_id
             .clone()

@@ -64,7 +64,7 @@ fn make_caller(request: &Credentials<'_>, policy: &Arc<Policy>) -> Authenticated
         .clone()
         .or_else(|| request.url_project.map(str::to_owned));
     Authenticated {
-        caller: Caller::new(user_id, project_id, roles, policy.clone()),
+        caller: std::sync::Arc::new(Caller::new(user_id, project_id, roles, policy.clone())),
         token_project: token_project.map_or(TokenProject::Unbound, TokenProject::Project),
     }
 }

@@ -3,7 +3,7 @@
 //! store must make durable.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 use std::net::IpAddr;
 
@@ -11,6 +11,12 @@ use super::directory::Token;
 use super::faults::FaultRule;
 use super::ids::IdSource;
 use super::model::*;
+
+/// The world's hash maps: foldhash, not std's SipHash. Every request hashes
+/// a few ids (SipHash was about 1.5k instructions of a GET); the seed is
+/// still random per process.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// One durable change; stores apply them in order, idempotently, and the
 /// change log keeps them as they are (serialised).

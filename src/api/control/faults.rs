@@ -2,7 +2,7 @@
 //! call with a chosen fault, or hold it back a while, before its handler
 //! runs. Off until a rule is set; then one lock per call.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::Deserialize;
@@ -105,11 +105,6 @@ impl FaultOperation {
     }
 }
 
-/// The operation of a routed os-interface call.
-fn operation(request: &Request) -> Option<FaultOperation> {
-    FaultOperation::of(*request.extensions().get::<Endpoint>()?)
-}
-
 /// Its server id and port id (every os-interface route has a server id).
 fn target(request: &Request) -> Option<(&str, Option<&str>)> {
     // The segment after the first `servers` segment (one is followed by `/`
@@ -126,11 +121,12 @@ fn target(request: &Request) -> Option<(&str, Option<&str>)> {
 /// rules are shared state: a firing is a write (counted once, whichever
 /// process fires it).
 pub async fn inject_faults(
-    State(state): State<AppState>,
+    state: &AppState,
+    endpoint: Endpoint,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(operation) = operation(&request) else {
+    let Some(operation) = FaultOperation::of(endpoint) else {
         return next.run(request).await;
     };
     // The path is read only when some rule may fire (the common case has none).

@@ -38,7 +38,10 @@ pub fn wrap(handler: MethodRouter<AppState>, state: &AppState) -> MethodRouter<A
 }
 
 /// The caller as the compute API would see it (token or `noauth` headers).
-async fn control_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+async fn control_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<Caller>, Response> {
     Ok(authenticate(state, headers, None).await?.caller)
 }
 
