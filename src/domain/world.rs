@@ -778,14 +778,19 @@ struct ServerActions {
 
 impl ServerActions {
     /// Drop the oldest beyond `limit`, a quarter of it at a time (so the
-    /// reindexing costs O(1) per action, amortised).
+    /// reindexing costs O(1) per action, amortised). The index keeps its
+    /// keys: the kept actions only move down by the number dropped.
     fn keep_newest(&mut self, limit: usize) {
         if self.list.len() <= limit.saturating_add(limit / 4) {
             return;
         }
         let excess = self.list.len() - limit;
-        self.list.drain(..excess);
-        self.reindex();
+        for dropped in self.list.drain(..excess) {
+            self.by_request.remove(&dropped.request_id);
+        }
+        for index in self.by_request.values_mut() {
+            *index -= excess;
+        }
         self.dropped = true;
     }
 
@@ -888,6 +893,55 @@ impl<'w> Txn<'w> {
 mod tests {
     use super::*;
     use crate::seed::SeedDocument;
+
+    /// Dropping the oldest actions (a quarter of the limit at a time)
+    /// leaves the request-id index pointing at the same actions.
+    #[test]
+    fn dropped_actions_leave_the_index_right() {
+        let mut world = World::default();
+        world.set_actions_in_memory(8);
+        let action = |seq: u64| InstanceAction {
+            server_id: "s1".into(),
+            action: "attach_interface".into(),
+            request_id: format!("req-{seq}"),
+            user_id: "u".into(),
+            project_id: "p".into(),
+            start_time: 0,
+            updated_at: 0,
+            message: None,
+            events: Vec::new(),
+            seq,
+        };
+        for seq in 1..=40 {
+            world.apply(Change::PutAction(action(seq)));
+            let kept = world.actions_of("s1");
+            assert!(kept.len() <= 10, "{seq}: {}", kept.len());
+            assert_eq!(kept.last().unwrap().seq, seq);
+            for (i, kept_action) in kept.iter().enumerate() {
+                let found = world.action("s1", &kept_action.request_id).unwrap();
+                assert_eq!(found.seq, kept_action.seq, "{seq}: position {i}");
+            }
+            let oldest = kept[0].seq;
+            for gone in 1..oldest {
+                assert!(world.action("s1", &format!("req-{gone}")).is_none());
+            }
+        }
+        assert!(!world.actions_complete("s1"));
+        // Out of order (a replayed older action) and a replacement still index right.
+        world.apply(Change::PutAction(action(35)));
+        world.apply(Change::PutAction(InstanceAction {
+            message: Some("Error".into()),
+            ..action(40)
+        }));
+        let kept = world.actions_of("s1");
+        for kept_action in kept {
+            assert_eq!(
+                world.action("s1", &kept_action.request_id).unwrap(),
+                kept_action
+            );
+        }
+        assert_eq!(kept.last().unwrap().message.as_deref(), Some("Error"));
+    }
 
     const SEED: &str = r#"
         [[servers]]
