@@ -8,6 +8,8 @@
 //!   store's write lock, applies what other processes committed meanwhile,
 //!   lets every writer waiting at that moment run its transaction on the
 //!   world, and commits their batches together (one disk sync for all).
+//!   A volatile store (memory) has nothing to commit: its writes only take
+//!   the world's lock.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -275,24 +277,31 @@ impl Cloud {
     pub async fn write<R>(&self, f: impl FnOnce(&mut Txn) -> R) -> Result<R, StoreError> {
         let started = Instant::now();
         let shared = &self.shared;
+        if shared.store.volatile() {
+            // Nothing to make durable, no other process: no turn from the
+            // committer (two task switches each way), only the world's lock.
+            let result = bounded(shared.timeout, async {
+                let mut guard = shared.state.write().await;
+                let (result, changes) = run_transaction(shared, &mut guard, f);
+                if !changes.is_empty() {
+                    // The position a commit of one batch would reach.
+                    shared.applied.fetch_add(1, Ordering::AcqRel);
+                }
+                Ok(result)
+            })
+            .await?;
+            shared
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            return Ok(result);
+        }
         let (reply, turn) = oneshot::channel();
         self.writers.send(reply).map_err(|_| StoreError::Closed)?;
         bounded(shared.timeout, async move {
             let permit = turn.await.map_err(|_| StoreError::Closed)??;
             let result = {
                 let mut guard = shared.state.write().await;
-                let mut txn = guard.world.txn(&shared.ids);
-                // Unwind safety: whatever `f` changed in the world is rolled
-                // back below; nothing else here outlives the panic.
-                let result = match catch_unwind(AssertUnwindSafe(|| f(&mut txn))) {
-                    Ok(result) => result,
-                    Err(panic) => {
-                        txn.rollback();
-                        drop(guard);
-                        resume_unwind(panic);
-                    }
-                };
-                let changes = txn.into_changes();
+                let (result, changes) = run_transaction(shared, &mut guard, f);
                 if !changes.is_empty() {
                     lock(&permit.batches).push(changes);
                 }
@@ -341,6 +350,25 @@ fn current(shared: &Shared) -> Position {
         .applied
         .load(Ordering::Acquire)
         .max(shared.leased_upto.load(Ordering::Acquire))
+}
+
+/// `f` as one transaction on the world: its result and changes. If `f`
+/// panics, its changes are undone and the panic goes on.
+fn run_transaction<R>(
+    shared: &Shared,
+    guard: &mut Guarded,
+    f: impl FnOnce(&mut Txn) -> R,
+) -> (R, Vec<Change>) {
+    let mut txn = guard.world.txn(&shared.ids);
+    // Unwind safety: whatever `f` changed in the world is rolled back
+    // below; nothing else here outlives the panic.
+    match catch_unwind(AssertUnwindSafe(|| f(&mut txn))) {
+        Ok(result) => (result, txn.into_changes()),
+        Err(panic) => {
+            txn.rollback();
+            resume_unwind(panic)
+        }
+    }
 }
 
 /// `future`, or [`StoreError::Timeout`] after `timeout`.

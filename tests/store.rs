@@ -16,7 +16,7 @@ use porthole::seed::SeedDocument;
 use porthole::service::Cloud;
 use porthole::store::{
     Catchup, Head, MemoryStore, Position, PostgresStore, Snapshot, SqliteStore, Store, StoreError,
-    StoreFuture, WriteSession, LOG_KEPT,
+    StoreFuture, WriteSession, LOG_KEPT, LOG_TRIM_EVERY,
 };
 use serde_json::json;
 
@@ -79,6 +79,7 @@ conformance!(
     concurrent_batches_all_land,
     a_failed_commit_is_undone_in_memory_and_reported_as_503,
     instance_actions_beyond_memory,
+    repeated_keys_in_one_commit_land_in_order,
 );
 
 fn seed_changes() -> Vec<Change> {
@@ -177,6 +178,48 @@ async fn batches_come_back_as_applied(backend: Backend) {
     assert!(world.deleted_server(SERVER_ERROR).is_some());
 }
 
+/// One commit that writes the same rows more than once, in every order (a
+/// put twice, a delete then a put, a put then a delete, a server deleted
+/// with its action just put): what loads is what the batches give applied
+/// in order (PostgreSQL writes a commit's rows in a few statements).
+async fn repeated_keys_in_one_commit_land_in_order(backend: Backend) {
+    if !backend.shared() {
+        return;
+    }
+    let store = backend.open().await;
+    let seed = seed_changes();
+    let world = world_of(std::slice::from_ref(&seed));
+    let mut free = world.port(PORT_FREE).unwrap().clone();
+    free.tag = Some("second".into());
+    let free2 = world.port(PORT_FREE2).unwrap().clone();
+    let batches = vec![
+        seed.clone(),
+        later_changes(&world),
+        vec![Change::PutPort(free.clone())],
+        vec![Change::PutPort(free2.clone())],
+        vec![
+            Change::DeletePort(PORT_FREE.into()),
+            Change::PutPort(free.clone()),
+            Change::PutPort(free2),
+            Change::DeletePort(PORT_FREE2.into()),
+        ],
+        vec![Change::DeleteServer(SERVER.into())],
+    ];
+    let head = commit(&*store, 0, batches.clone()).await;
+    assert_eq!(head, batches.len() as Position);
+    drop(store);
+    let loaded = backend.open().await.load().await.unwrap();
+    assert_eq!(loaded.position, head);
+    let expected = world_of(&batches);
+    assert_eq!(loaded.world.dump(), expected.dump());
+    assert_eq!(
+        loaded.world.port(PORT_FREE).unwrap().tag.as_deref(),
+        Some("second")
+    );
+    assert!(loaded.world.port(PORT_FREE2).is_none());
+    assert!(loaded.world.server(SERVER).is_none());
+}
+
 async fn every_handle_follows_one_log(backend: Backend) {
     let a = backend.open().await;
     let b = backend.open().await;
@@ -273,11 +316,11 @@ async fn a_process_behind_the_trimmed_log_reloads(backend: Backend) {
     let seed = seed_changes();
     let mut batches = vec![seed.clone()];
     // Small batches, past what the log keeps.
-    for i in 0..LOG_KEPT + 1 {
+    for i in 0..LOG_KEPT + LOG_TRIM_EVERY + 1 {
         batches.push(vec![Change::DeleteToken(format!("t{i}"))]);
     }
     let head = commit(&*store, 0, batches).await;
-    assert_eq!(head, LOG_KEPT + 2);
+    assert_eq!(head, LOG_KEPT + LOG_TRIM_EVERY + 2);
     match store.catch_up(0).await.unwrap() {
         Catchup::Reload(snapshot) => {
             let Snapshot { world, position } = *snapshot;

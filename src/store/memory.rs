@@ -30,6 +30,9 @@ impl Store for MemoryStore {
     fn ping(&self) -> StoreFuture<()> {
         Box::pin(ready(Ok(())))
     }
+    fn volatile(&self) -> bool {
+        true
+    }
 }
 
 /// The process's own position is the head: no other writer exists.

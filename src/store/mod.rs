@@ -94,6 +94,11 @@ pub trait Store: Send + Sync + 'static {
     fn begin(&self, since: Position) -> StoreFuture<Box<dyn WriteSession>>;
     /// A cheap round trip through the backend (readiness).
     fn ping(&self) -> StoreFuture<()>;
+    /// Whether commits keep nothing and no other process shares the store
+    /// (memory): a write is done once applied to the world.
+    fn volatile(&self) -> bool {
+        false
+    }
     /// Every instance action of a server, oldest first, as committed
     /// (memory keeps only the newest); `None`: the store keeps none beyond
     /// what the process has in memory.
@@ -113,6 +118,48 @@ pub trait WriteSession: Send {
     fn commit(&mut self, batches: Vec<Vec<Change>>) -> StoreFuture<Position>;
 }
 
-/// How many batches the log keeps behind its head; a process further
-/// behind reloads the whole state instead.
+/// How many batches the log keeps behind its head, at least; a process
+/// further behind reloads the whole state instead.
 pub const LOG_KEPT: u64 = 10_000;
+
+/// The log's oldest batches are deleted (always a prefix: the log stays
+/// contiguous) once every `LOG_TRIM_EVERY` batches, not at every commit:
+/// on PostgreSQL that delete walks the index through every dead row a
+/// vacuum has not removed yet, so with autovacuum off (or behind) each
+/// commit cost more than the last. The log holds from `LOG_KEPT` to
+/// `LOG_KEPT + LOG_TRIM_EVERY` batches.
+pub const LOG_TRIM_EVERY: u64 = 64;
+
+/// Up to where a commit that moved the head from `before` to `after`
+/// deletes the log, if it does.
+pub fn log_trim(before: Position, after: Position) -> Option<Position> {
+    let from = before.saturating_sub(LOG_KEPT);
+    let to = after.saturating_sub(LOG_KEPT);
+    (to / LOG_TRIM_EVERY != from / LOG_TRIM_EVERY).then_some(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Commit by commit, the log keeps between LOG_KEPT and LOG_KEPT +
+    /// LOG_TRIM_EVERY batches, and each trim deletes a prefix.
+    #[test]
+    fn the_log_is_trimmed_every_so_often_and_keeps_its_window() {
+        let mut oldest = 1; // the oldest batch still in the log
+        let mut head = 0;
+        for step in [1, 1, 3, 64, 1, 200, 1, 63, 1, 5000, 1, 12_000, 7] {
+            for _ in 0..300 {
+                let after = head + step;
+                if let Some(upto) = log_trim(head, after) {
+                    assert!(upto + 1 >= oldest, "a trim never leaves a gap");
+                    oldest = upto + 1;
+                }
+                head = after;
+                let kept = head + 1 - oldest;
+                assert!(kept >= LOG_KEPT.min(head), "{head}: {kept}");
+                assert!(kept <= LOG_KEPT + LOG_TRIM_EVERY, "{head}: {kept}");
+            }
+        }
+    }
+}

@@ -251,7 +251,8 @@ async fn commit(
     batches: &[Vec<Change>],
 ) -> Result<Position, StoreError> {
     let mut tx = connection.begin().await.map_err(io)?;
-    let mut position = read_head(&mut tx, true).await?;
+    let before = read_head(&mut tx, true).await?;
+    let mut position = before;
     for batch in batches {
         position += 1;
         let text = serde_json::to_string(batch).expect("changes serialise");
@@ -270,11 +271,13 @@ async fn commit(
         .execute(&mut *tx)
         .await
         .map_err(io)?;
-    sqlx::query("DELETE FROM change_log WHERE seq <= $1")
-        .bind(position.saturating_sub(super::LOG_KEPT) as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(io)?;
+    if let Some(upto) = super::log_trim(before, position) {
+        sqlx::query("DELETE FROM change_log WHERE seq <= $1")
+            .bind(upto as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+    }
     tx.commit().await.map_err(io)?;
     Ok(position)
 }

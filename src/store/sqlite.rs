@@ -407,7 +407,8 @@ fn commit<'a>(
     commits: impl Iterator<Item = &'a [Vec<Change>]>,
 ) -> rusqlite::Result<Vec<Position>> {
     let tx = CachedTx::begin(connection, "BEGIN IMMEDIATE")?;
-    let mut position = read_head(&tx)?;
+    let before = read_head(&tx)?;
+    let mut position = before;
     let mut positions = Vec::new();
     for batches in commits {
         for batch in batches {
@@ -423,8 +424,10 @@ fn commit<'a>(
     }
     tx.prepare_cached("UPDATE log_head SET position = ?1 WHERE id = 1")?
         .execute([position as i64])?;
-    tx.prepare_cached("DELETE FROM change_log WHERE seq <= ?1")?
-        .execute([position.saturating_sub(super::LOG_KEPT) as i64])?;
+    if let Some(upto) = super::log_trim(before, position) {
+        tx.prepare_cached("DELETE FROM change_log WHERE seq <= ?1")?
+            .execute([upto as i64])?;
+    }
     tx.commit()?;
     Ok(positions)
 }
