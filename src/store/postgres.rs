@@ -252,20 +252,29 @@ async fn commit(
 ) -> Result<Position, StoreError> {
     let mut tx = connection.begin().await.map_err(io)?;
     let before = read_head(&mut tx, true).await?;
-    let mut position = before;
-    for batch in batches {
-        position += 1;
-        let text = serde_json::to_string(batch).expect("changes serialise");
-        sqlx::query("INSERT INTO change_log (seq, batch) VALUES ($1, $2)")
-            .bind(position as i64)
-            .bind(text)
-            .execute(&mut *tx)
-            .await
-            .map_err(io)?;
+    // A group's batches in a few statements, not one per change: on one
+    // connection every statement is a round trip, and a group of 64
+    // writers made hundreds.
+    let mut seqs = Vec::with_capacity(batches.len());
+    let mut texts = Vec::with_capacity(batches.len());
+    let mut writes = EntityWrites::default();
+    for (seq, batch) in (before + 1..).zip(batches) {
+        seqs.push(seq as i64);
+        texts.push(serde_json::to_string(batch).expect("changes serialise"));
         for change in batch {
-            write_change(&mut tx, change).await?;
+            write_change(&mut tx, &mut writes, change).await?;
         }
     }
+    writes.flush(&mut tx).await?;
+    let position = before + batches.len() as Position;
+    sqlx::query(
+        "INSERT INTO change_log (seq, batch) SELECT * FROM UNNEST($1::bigint[], $2::text[])",
+    )
+    .bind(&seqs)
+    .bind(&texts)
+    .execute(&mut *tx)
+    .await
+    .map_err(io)?;
     sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
         .bind(position as i64)
         .execute(&mut *tx)
@@ -374,62 +383,152 @@ async fn load(connection: &mut PgConnection) -> Result<Snapshot, StoreError> {
     Ok(Snapshot { world, position })
 }
 
-async fn put(
+/// A commit's entity puts and deletes, gathered and written by
+/// [`EntityWrites::flush`] as one statement each. A key is pending once at
+/// most: its second write flushes the first (so a put after a delete still
+/// inserts a new row, with a new load position), and so does any change
+/// that touches rows by other than their key.
+#[derive(Default)]
+struct EntityWrites {
+    pending: std::collections::HashSet<(&'static str, String)>,
+    put_kinds: Vec<&'static str>,
+    put_keys: Vec<String>,
+    put_owners: Vec<Option<String>>,
+    put_bodies: Vec<String>,
+    delete_kinds: Vec<&'static str>,
+    delete_keys: Vec<String>,
+}
+
+impl EntityWrites {
+    /// Make room for `(kind, key)`: flush if it is pending already.
+    async fn claim(
+        &mut self,
+        connection: &mut PgConnection,
+        kind: &'static str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        if self.pending.contains(&(kind, key.to_owned())) {
+            self.flush(connection).await?;
+        }
+        self.pending.insert((kind, key.to_owned()));
+        Ok(())
+    }
+
+    async fn put(
+        &mut self,
+        connection: &mut PgConnection,
+        kind: &'static str,
+        key: &str,
+        owner: Option<&str>,
+        body: &impl serde::Serialize,
+    ) -> Result<(), StoreError> {
+        self.claim(connection, kind, key).await?;
+        self.put_kinds.push(kind);
+        self.put_keys.push(key.to_owned());
+        self.put_owners.push(owner.map(str::to_owned));
+        self.put_bodies
+            .push(serde_json::to_string(body).expect("entities serialise"));
+        Ok(())
+    }
+
+    async fn delete(
+        &mut self,
+        connection: &mut PgConnection,
+        kind: &'static str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        self.claim(connection, kind, key).await?;
+        self.delete_kinds.push(kind);
+        self.delete_keys.push(key.to_owned());
+        Ok(())
+    }
+
+    /// Write what is pending: the puts (inserted in their order, which is
+    /// the order entities load in), then the deletes (other keys).
+    async fn flush(&mut self, connection: &mut PgConnection) -> Result<(), StoreError> {
+        if !self.put_keys.is_empty() {
+            sqlx::query(
+                "INSERT INTO entities (kind, key, owner, body)
+                 SELECT kind, key, owner, body
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
+                   WITH ORDINALITY AS put(kind, key, owner, body, n)
+                 ORDER BY n
+                 ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner,
+                   body = excluded.body, deleted = false",
+            )
+            .bind(&self.put_kinds)
+            .bind(&self.put_keys)
+            .bind(&self.put_owners)
+            .bind(&self.put_bodies)
+            .execute(&mut *connection)
+            .await
+            .map_err(io)?;
+        }
+        if !self.delete_keys.is_empty() {
+            sqlx::query(
+                "DELETE FROM entities USING UNNEST($1::text[], $2::text[]) AS gone(kind, key)
+                 WHERE entities.kind = gone.kind AND entities.key = gone.key",
+            )
+            .bind(&self.delete_kinds)
+            .bind(&self.delete_keys)
+            .execute(&mut *connection)
+            .await
+            .map_err(io)?;
+        }
+        *self = EntityWrites::default();
+        Ok(())
+    }
+}
+
+async fn write_change(
     connection: &mut PgConnection,
-    kind: &str,
-    key: &str,
-    owner: Option<&str>,
-    body: &impl serde::Serialize,
+    writes: &mut EntityWrites,
+    change: &Change,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO entities (kind, key, owner, body) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, body = excluded.body,
-           deleted = false",
-    )
-    .bind(kind)
-    .bind(key)
-    .bind(owner)
-    .bind(serde_json::to_string(body).expect("entities serialise"))
-    .execute(connection)
-    .await
-    .map_err(io)?;
-    Ok(())
-}
-
-async fn delete(connection: &mut PgConnection, kind: &str, key: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM entities WHERE kind = $1 AND key = $2")
-        .bind(kind)
-        .bind(key)
-        .execute(connection)
-        .await
-        .map_err(io)?;
-    Ok(())
-}
-
-async fn write_change(connection: &mut PgConnection, change: &Change) -> Result<(), StoreError> {
     match change {
-        Change::PutServer(s) => put(connection, "server", s.id.as_str(), None, s).await,
-        Change::PutNetwork(n) => put(connection, "network", n.id.as_str(), None, n).await,
-        Change::PutSubnet(s) => put(connection, "subnet", s.id.as_str(), None, s).await,
-        Change::PutPort(p) => put(connection, "port", p.id.as_str(), None, p).await,
+        Change::PutServer(s) => {
+            writes
+                .put(connection, "server", s.id.as_str(), None, s)
+                .await
+        }
+        Change::PutNetwork(n) => {
+            writes
+                .put(connection, "network", n.id.as_str(), None, n)
+                .await
+        }
+        Change::PutSubnet(s) => {
+            writes
+                .put(connection, "subnet", s.id.as_str(), None, s)
+                .await
+        }
+        Change::PutPort(p) => writes.put(connection, "port", p.id.as_str(), None, p).await,
         Change::PutAction(a) => {
             let key = format!("{}/{}", a.server_id.as_str(), a.request_id);
-            put(connection, "action", &key, Some(a.server_id.as_str()), a).await
+            let owner = Some(a.server_id.as_str());
+            writes.put(connection, "action", &key, owner, a).await
         }
-        Change::PutToken(t) => put(connection, "token", &t.id, None, t).await,
-        Change::DeletePort(id) => delete(connection, "port", id.as_str()).await,
-        Change::DeleteNetwork(id) => delete(connection, "network", id.as_str()).await,
-        Change::DeleteSubnet(id) => delete(connection, "subnet", id.as_str()).await,
-        Change::DeleteToken(id) => delete(connection, "token", id).await,
+        Change::PutToken(t) => writes.put(connection, "token", &t.id, None, t).await,
+        Change::DeletePort(id) => writes.delete(connection, "port", id.as_str()).await,
+        Change::DeleteNetwork(id) => writes.delete(connection, "network", id.as_str()).await,
+        Change::DeleteSubnet(id) => writes.delete(connection, "subnet", id.as_str()).await,
+        Change::DeleteToken(id) => writes.delete(connection, "token", id).await,
+        Change::PutFaultRule(r) => writes.put(connection, "fault_rule", &r.id, None, r).await,
+        Change::DeleteFaultRule(id) => writes.delete(connection, "fault_rule", id).await,
+        // Rows by other than their key: what is pending goes first.
         Change::DeleteServer(id) => {
-            sqlx::query("DELETE FROM entities WHERE kind = 'action' AND owner = $1")
-                .bind(id.as_str())
-                .execute(&mut *connection)
-                .await
-                .map_err(io)?;
-            delete(connection, "server", id.as_str()).await
+            writes.flush(connection).await?;
+            sqlx::query(
+                "DELETE FROM entities WHERE (kind = 'action' AND owner = $1)
+                   OR (kind = 'server' AND key = $1)",
+            )
+            .bind(id.as_str())
+            .execute(connection)
+            .await
+            .map_err(io)?;
+            Ok(())
         }
         Change::SoftDeleteServer(id) => {
+            writes.flush(connection).await?;
             sqlx::query("UPDATE entities SET deleted = true WHERE kind = 'server' AND key = $1")
                 .bind(id.as_str())
                 .execute(connection)
@@ -437,9 +536,8 @@ async fn write_change(connection: &mut PgConnection, change: &Change) -> Result<
                 .map_err(io)?;
             Ok(())
         }
-        Change::PutFaultRule(r) => put(connection, "fault_rule", &r.id, None, r).await,
-        Change::DeleteFaultRule(id) => delete(connection, "fault_rule", id).await,
         Change::ClearFaultRules => {
+            writes.flush(connection).await?;
             sqlx::query("DELETE FROM entities WHERE kind = 'fault_rule'")
                 .execute(connection)
                 .await
@@ -447,6 +545,7 @@ async fn write_change(connection: &mut PgConnection, change: &Change) -> Result<
             Ok(())
         }
         Change::Reset => {
+            writes.flush(connection).await?;
             sqlx::query("DELETE FROM entities WHERE kind NOT IN ('token', 'fault_rule')")
                 .execute(connection)
                 .await
