@@ -56,8 +56,8 @@ fn group_index(nova_version: Option<&str>) -> usize {
 }
 
 /// The operations whose metrics are kept at hand (os-interface), with their
-/// success status, so that
-/// recording a success is two atomic updates, not two label lookups.
+/// success status, so that recording a success is two atomic updates, not
+/// two label lookups.
 const HOT_OPERATIONS: [(&str, u16); 4] = [
     ("list", 200),
     ("show", 200),

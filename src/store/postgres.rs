@@ -407,10 +407,11 @@ impl EntityWrites {
         kind: &'static str,
         key: &str,
     ) -> Result<(), StoreError> {
-        if self.pending.contains(&(kind, key.to_owned())) {
+        let entry = (kind, key.to_owned());
+        if self.pending.contains(&entry) {
             self.flush(connection).await?;
         }
-        self.pending.insert((kind, key.to_owned()));
+        self.pending.insert(entry);
         Ok(())
     }
 

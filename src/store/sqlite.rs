@@ -774,16 +774,20 @@ fn for_each_action(
     // Two statements, not `?1 IS NULL OR server_id = ?1`: SQLite plans that
     // one as a scan and sort of every server's actions, on each request
     // for one server's.
-    let mut statement = match server_id {
-        Some(_) => connection.prepare_cached(
-            "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq, events
-             FROM instance_actions WHERE server_id = ?1 ORDER BY seq",
-        )?,
-        None => connection.prepare_cached(
-            "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq, events
-             FROM instance_actions ORDER BY seq",
-        )?,
-    };
+    macro_rules! select_actions {
+        ($filter:literal) => {
+            concat!(
+                "SELECT server_id, request_id, action, user_id, project_id, start_time, updated_at, message, seq, events
+                 FROM instance_actions ",
+                $filter,
+                " ORDER BY seq"
+            )
+        };
+    }
+    let mut statement = connection.prepare_cached(match server_id {
+        Some(_) => select_actions!("WHERE server_id = ?1"),
+        None => select_actions!(""),
+    })?;
     let rows = statement.query_map(rusqlite::params_from_iter(server_id), |r| {
         let server_id: ServerId = r.get(0)?;
         let request_id: String = r.get(1)?;
