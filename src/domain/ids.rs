@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// An id type: a `String` that only its own kind of id can be mistaken for.
+/// An id type: text that only its own kind of id can be mistaken for.
+/// Shared (`Arc<str>`): the world keeps each id in several indexes, and a
+/// copy is a count, not an allocation (a load indexes a million ports).
 /// `Borrow<str>` keeps map lookups by `&str` working; serde sees the string.
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
@@ -14,7 +16,7 @@ macro_rules! id_type {
             Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
         )]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             pub fn as_str(&self) -> &str {
@@ -42,31 +44,31 @@ macro_rules! id_type {
 
         impl From<String> for $name {
             fn from(id: String) -> Self {
-                $name(id)
+                $name(id.into())
             }
         }
 
         impl From<&str> for $name {
             fn from(id: &str) -> Self {
-                $name(id.to_owned())
+                $name(id.into())
             }
         }
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.as_ref().to_owned()
             }
         }
 
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
-                self.0 == other
+                &*self.0 == other
             }
         }
 
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
+                &*self.0 == *other
             }
         }
     };

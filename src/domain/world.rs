@@ -65,8 +65,9 @@ pub struct World {
     /// Boxed: a million ports would otherwise leave the table's empty
     /// slots (up to half of them) each a port's size.
     ports: HashMap<PortId, Box<Port>>,
-    /// device id → port ids bound to it, ordered by port `seq`.
-    ports_by_device: HashMap<String, Vec<PortId>>,
+    /// device id → `(seq, id)` of the ports bound to it, ordered by `seq`
+    /// (kept beside the id: ordering needs no lookup of each port).
+    ports_by_device: HashMap<String, Vec<(u64, PortId)>>,
     /// subnet id → addresses in use.
     used_ips: HashMap<SubnetId, BTreeSet<IpAddr>>,
     /// subnet id → an address below which every pool address is in use
@@ -180,7 +181,7 @@ impl World {
             .get(device_id)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.ports.get(id).map(|p| &**p))
+            .filter_map(|(_, id)| self.ports.get(id).map(|p| &**p))
     }
     pub fn ip_in_use(&self, subnet_id: &SubnetId, ip: IpAddr) -> bool {
         self.used_ips
@@ -299,9 +300,14 @@ impl World {
                     listed_under: listed.then_some(network_id),
                 }
             }
-            Change::PutPort(port) => {
+            Change::PutPort(mut port) => {
+                self.share_ids(&mut port);
                 let id = port.id.clone();
-                if self.addresses_kept(&port) {
+                if !self.ports.contains_key(&id) {
+                    // A new port (every port of a load): nothing to unindex.
+                    self.next_seq = self.next_seq.max(port.seq + 1);
+                    self.index_port(&port);
+                } else if self.addresses_kept(&port) {
                     // An attach or detach: only the device index moves.
                     self.unindex_device(&id);
                     self.next_seq = self.next_seq.max(port.seq + 1);
@@ -522,6 +528,20 @@ impl World {
         }
     }
 
+    /// Point the port's network and subnet ids at the network's and
+    /// subnets' own (one copy of each id, not one per port: a million
+    /// ports on ten thousand networks).
+    fn share_ids(&self, port: &mut Port) {
+        if let Some((id, _)) = self.networks.get_key_value(&port.network_id) {
+            port.network_id = id.clone();
+        }
+        for ip in &mut port.fixed_ips {
+            if let Some((id, _)) = self.subnets.get_key_value(&ip.subnet_id) {
+                ip.subnet_id = id.clone();
+            }
+        }
+    }
+
     fn index_device(&mut self, port: &Port) {
         if !port.device_id.is_empty() {
             // Keys are cloned only when new (a load indexes a million ports).
@@ -533,9 +553,8 @@ impl World {
                 .ports_by_device
                 .get_mut(&port.device_id)
                 .expect("just inserted");
-            let seqs = &self.ports;
-            let at = ids.partition_point(|id| seqs.get(id).is_some_and(|p| p.seq < port.seq));
-            ids.insert(at, port.id.clone());
+            let at = ids.partition_point(|(seq, _)| *seq < port.seq);
+            ids.insert(at, (port.seq, port.id.clone()));
         }
     }
 
@@ -544,7 +563,7 @@ impl World {
             return;
         };
         if let Some(ids) = self.ports_by_device.get_mut(&old.device_id) {
-            ids.retain(|p| p != id);
+            ids.retain(|(_, p)| p != id);
             if ids.is_empty() {
                 self.ports_by_device.remove(&old.device_id);
             }
@@ -606,10 +625,7 @@ impl World {
     fn index_port(&mut self, port: &Port) {
         self.index_device(port);
         for ip in &port.fixed_ips {
-            if !self.used_ips.contains_key(&ip.subnet_id) {
-                self.used_ips.insert(ip.subnet_id.clone(), BTreeSet::new());
-            }
-            let used = self.used_ips.get_mut(&ip.subnet_id).expect("just inserted");
+            let used = self.used_ips.entry(ip.subnet_id.clone()).or_default();
             used.insert(ip.ip_address);
             // Taken at the floor (or at the pools' start): raise the floor.
             let Some(subnet) = self.subnets.get(&ip.subnet_id) else {
