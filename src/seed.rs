@@ -212,7 +212,7 @@ impl From<&Port> for SeedPort {
             status: Some(p.status.to_string()),
             preserve_on_delete: p.preserve_on_delete,
             tag: p.tag.clone(),
-            neutron: Some(p.neutron.clone()),
+            neutron: Some((*p.neutron).clone()),
         }
     }
 }
@@ -744,7 +744,7 @@ impl<'a> Builder<'a> {
             preserve_on_delete: p.preserve_on_delete,
             tag: p.tag,
             seq,
-            neutron: p.neutron.unwrap_or_default(),
+            neutron: p.neutron.unwrap_or_default().into(),
         }));
         Ok(())
     }

@@ -259,7 +259,10 @@ pub struct Port {
     pub tag: Option<String>,
     /// Creation order; lists come out in this order, as from Neutron's table.
     pub seq: u64,
-    pub neutron: NeutronAttrs,
+    /// Shared: most ports' attributes are alike (a load of a million ports
+    /// holds one copy of each distinct set, not one per port); changed with
+    /// `Arc::make_mut`.
+    pub neutron: std::sync::Arc<NeutronAttrs>,
 }
 
 /// Microseconds since the Unix epoch, UTC.

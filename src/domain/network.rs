@@ -739,7 +739,7 @@ pub fn create_port(
         preserve_on_delete: true,
         tag: None,
         seq: txn.next_seq(),
-        neutron,
+        neutron: neutron.into(),
     };
     txn.put(Change::PutPort(port.clone()));
     Ok(port)
@@ -795,23 +795,24 @@ pub fn update_port(
             .ok_or_else(|| NeutronFault::network_not_found(port.network_id.as_str()))?;
         port.fixed_ips = allocate(world, network, Some(requested), &port.fixed_ips)?;
     }
+    let attrs = std::sync::Arc::make_mut(&mut port.neutron);
     if let Some(v) = request.name {
-        port.neutron.name = v;
+        attrs.name = v;
     }
     if let Some(v) = request.description {
-        port.neutron.description = v;
+        attrs.description = v;
     }
     if let Some(v) = request.admin_state_up {
-        port.neutron.admin_state_up = v;
+        attrs.admin_state_up = v;
     }
     if let Some(v) = request.security_groups {
-        port.neutron.security_groups = v;
+        attrs.security_groups = v;
     }
     if let Some(v) = request.binding_vnic_type {
-        port.neutron.binding_vnic_type = v;
+        attrs.binding_vnic_type = v;
     }
     if let Some(v) = request.binding_host_id {
-        port.neutron.binding_host_id = v;
+        attrs.binding_host_id = v;
     }
     if let Some(v) = request.device_id {
         port.device_id = v;
@@ -822,7 +823,7 @@ pub fn update_port(
     if port.device_id.is_empty() {
         port.tag = None;
     }
-    port.neutron.touch(now);
+    attrs.touch(now);
     txn.put(Change::PutPort(port.clone()));
     Ok(port)
 }

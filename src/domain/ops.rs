@@ -281,8 +281,9 @@ pub(crate) fn attach_on_host(
         port.status = ctx.attached_status;
         port.preserve_on_delete = true;
         port.tag = request.tag.clone();
-        port.neutron.binding_host_id = ctx.host.to_owned();
-        port.neutron.touch(ctx.now);
+        let attrs = std::sync::Arc::make_mut(&mut port.neutron);
+        attrs.binding_host_id = ctx.host.to_owned();
+        attrs.touch(ctx.now);
         txn.put(Change::PutPort(port.clone()));
         return Ok(port);
     }
@@ -378,7 +379,8 @@ pub(crate) fn attach_on_host(
         neutron: NeutronAttrs {
             binding_host_id: ctx.host.to_owned(),
             ..NeutronAttrs::created(ctx.now)
-        },
+        }
+        .into(),
     };
     txn.put(Change::PutPort(port.clone()));
     Ok(port)
@@ -521,7 +523,11 @@ fn unbound(mut port: Port) -> Port {
     port.device_owner.clear();
     port.status = PortStatus::Down;
     port.tag = None;
-    port.neutron.binding_host_id.clear();
+    if !port.neutron.binding_host_id.is_empty() {
+        std::sync::Arc::make_mut(&mut port.neutron)
+            .binding_host_id
+            .clear();
+    }
     port
 }
 

@@ -131,7 +131,7 @@ macro_rules! id_as_text {
         }
         impl rusqlite::types::FromSql for $id {
             fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                String::column_result(value).map(<$id>::from)
+                value.as_str().map(<$id>::from)
             }
         }
     )*};
@@ -154,6 +154,9 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/sqlite/007_change_log.sql")),
         M::up(include_str!("../../migrations/sqlite/008_fault_rules.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/009_port_fixed_ips_inline.sql"
+        )),
     ])
 }
 
@@ -575,16 +578,15 @@ fn write_change(tx: &Connection, change: &Change) -> rusqlite::Result<()> {
             .execute(params![s.id, s.network_id, s.cidr.to_string(), s.gateway_ip.map(|g| g.to_string()), pools, attrs_json(&s.neutron)])?;
         }
         Change::PutPort(p) => {
-            tx.prepare_cached("DELETE FROM port_fixed_ips WHERE port_id = ?1")?
-                .execute([&p.id])?;
             tx.prepare_cached(
                 "INSERT INTO ports (id, network_id, project_id, mac_address, device_id, device_owner, status,
-                   preserve_on_delete, tag, seq, neutron) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                   preserve_on_delete, tag, seq, neutron, fixed_ips)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT(id) DO UPDATE SET network_id = excluded.network_id, project_id = excluded.project_id,
                    mac_address = excluded.mac_address, device_id = excluded.device_id,
                    device_owner = excluded.device_owner, status = excluded.status,
                    preserve_on_delete = excluded.preserve_on_delete, tag = excluded.tag, seq = excluded.seq,
-                   neutron = excluded.neutron",
+                   neutron = excluded.neutron, fixed_ips = excluded.fixed_ips",
             )?
             .execute(params![
                 p.id,
@@ -597,19 +599,9 @@ fn write_change(tx: &Connection, change: &Change) -> rusqlite::Result<()> {
                 p.preserve_on_delete,
                 p.tag,
                 p.seq as i64,
-                attrs_json(&p.neutron)
+                attrs_json(&p.neutron),
+                serde_json::to_string(&p.fixed_ips).expect("serializable")
             ])?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO port_fixed_ips (port_id, position, subnet_id, ip_address) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (position, ip) in p.fixed_ips.iter().enumerate() {
-                insert.execute(params![
-                    p.id,
-                    position as i64,
-                    ip.subnet_id,
-                    ip.ip_address.to_string()
-                ])?;
-            }
         }
         Change::DeleteNetwork(id) => {
             tx.prepare_cached("DELETE FROM networks WHERE id = ?1")?
@@ -620,8 +612,6 @@ fn write_change(tx: &Connection, change: &Change) -> rusqlite::Result<()> {
                 .execute([id])?;
         }
         Change::DeletePort(id) => {
-            tx.prepare_cached("DELETE FROM port_fixed_ips WHERE port_id = ?1")?
-                .execute([id])?;
             tx.prepare_cached("DELETE FROM ports WHERE id = ?1")?
                 .execute([id])?;
         }
@@ -707,7 +697,7 @@ fn write_change(tx: &Connection, change: &Change) -> rusqlite::Result<()> {
         }
         Change::Reset => {
             tx.execute_batch(
-                "DELETE FROM port_fixed_ips; DELETE FROM ports; DELETE FROM subnets;
+                "DELETE FROM ports; DELETE FROM subnets;
                  DELETE FROM networks; DELETE FROM instance_actions; DELETE FROM servers;",
             )?;
         }
@@ -727,6 +717,37 @@ fn json_column<T: serde::de::DeserializeOwned>(
     serde_json::from_str(row.get_ref(column)?.as_str()?).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+/// The last JSON text parsed from a column and its value: rows that repeat
+/// it (a million ports with the same attributes) share one value, parsed
+/// once.
+struct SharedJson<T> {
+    text: String,
+    value: Option<Arc<T>>,
+}
+
+impl<T> Default for SharedJson<T> {
+    fn default() -> Self {
+        SharedJson {
+            text: String::new(),
+            value: None,
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> SharedJson<T> {
+    fn parse(&mut self, row: &rusqlite::Row, column: usize) -> rusqlite::Result<Arc<T>> {
+        let text = row.get_ref(column)?.as_str()?;
+        if let Some(value) = self.value.as_ref().filter(|_| self.text == text) {
+            return Ok(value.clone());
+        }
+        let value: Arc<T> = Arc::new(json_column(row, column)?);
+        self.text.clear();
+        self.text.push_str(text);
+        self.value = Some(value.clone());
+        Ok(value)
+    }
 }
 
 /// A text column parsed with `FromStr`, from SQLite's buffer.
@@ -874,40 +895,18 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
     })? {
         world.apply(Change::PutSubnet(subnet?));
     }
-    // Neither table is read in an index's order: walking an index costs a
-    // table lookup per row (or a sort of the whole table), and the world
-    // comes out the same in any port order.
-    let mut fixed_ips = connection
-        .prepare("SELECT port_id, position, subnet_id, ip_address FROM port_fixed_ips")?;
-    let mut ips_by_port: std::collections::HashMap<String, Vec<(i64, FixedIp)>> =
-        std::collections::HashMap::with_capacity(count(connection, "port_fixed_ips")?);
-    let mut rows = fixed_ips.query([])?;
-    while let Some(r) = rows.next()? {
-        let ip = FixedIp {
-            subnet_id: r.get(2)?,
-            ip_address: parse_ref(r, 3)?,
-        };
-        let port_id = r.get_ref(0)?.as_str()?;
-        let position: i64 = r.get(1)?;
-        match ips_by_port.get_mut(port_id) {
-            Some(ips) => ips.push((position, ip)),
-            None => {
-                ips_by_port.insert(port_id.to_owned(), vec![(position, ip)]);
-            }
-        }
-    }
+    // Not read in an index's order: walking an index costs a table lookup
+    // per row, and the world comes out the same in any port order.
     let mut ports = connection.prepare(
-        "SELECT id, network_id, project_id, mac_address, device_id, device_owner, status, preserve_on_delete, tag, seq, neutron
+        "SELECT id, network_id, project_id, mac_address, device_id, device_owner, status, preserve_on_delete, tag, seq,
+           neutron, fixed_ips
          FROM ports",
     )?;
+    let mut port_attrs = SharedJson::default();
     let mut rows = ports.query([])?;
     while let Some(r) = rows.next()? {
-        let id: PortId = r.get(0)?;
-        let mut ips = ips_by_port.remove(id.as_str()).unwrap_or_default();
-        ips.sort_by_key(|(position, _)| *position);
-        world.apply(Change::PutPort(Port {
-            fixed_ips: ips.into_iter().map(|(_, ip)| ip).collect(),
-            id,
+        let port = Port {
+            id: r.get(0)?,
             network_id: r.get(1)?,
             project_id: r.get(2)?,
             mac_address: r.get(3)?,
@@ -917,8 +916,15 @@ fn read_world(connection: &Connection) -> rusqlite::Result<World> {
             preserve_on_delete: r.get(7)?,
             tag: r.get(8)?,
             seq: r.get::<_, i64>(9)? as u64,
-            neutron: json_column(r, 10)?,
-        }));
+            neutron: port_attrs.parse(r, 10)?,
+            fixed_ips: {
+                // Parsed into a vector that grew by pushes (room for 4).
+                let mut ips: Vec<FixedIp> = json_column(r, 11)?;
+                ips.shrink_to_fit();
+                ips
+            },
+        };
+        world.apply(Change::PutPort(port));
     }
     for_each_action(connection, None, |action| {
         world.apply(Change::PutAction(action))
@@ -1005,7 +1011,8 @@ mod tests {
                     neutron: NeutronAttrs {
                         name: "named".into(),
                         ..Default::default()
-                    },
+                    }
+                    .into(),
                 }),
             ],
         )
@@ -1158,6 +1165,52 @@ mod tests {
     /// Migration 006: a soft-deleted server comes back deleted (rows from
     /// before it are live); a later put of the same id makes it live again,
     /// and a hard delete removes it.
+    #[tokio::test]
+    async fn fixed_ips_move_into_their_port_rows_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            // A store as migration 8 left it: addresses in their own table.
+            let mut raw = Connection::open(&path).unwrap();
+            migrations().to_version(&mut raw, 8).unwrap();
+            raw.execute_batch(
+                "INSERT INTO ports (id, network_id, project_id, mac_address, device_id, device_owner, status,
+                   preserve_on_delete, tag, seq)
+                 VALUES ('p1', 'n', 'proj', 'fa:16:3e:00:00:01', '', '', 'DOWN', 1, NULL, 1),
+                        ('p2', 'n', 'proj', 'fa:16:3e:00:00:02', '', '', 'DOWN', 1, NULL, 2);
+                 INSERT INTO port_fixed_ips (port_id, position, subnet_id, ip_address)
+                 VALUES ('p1', 1, 's6', '2001:db8::5'), ('p1', 0, 's4', '10.0.0.5');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let world = store.load().await.unwrap().world;
+        let ips = |id: &str| {
+            let port = world.port(id).unwrap();
+            port.fixed_ips
+                .iter()
+                .map(|ip| (ip.subnet_id.to_string(), ip.ip_address.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ips("p1"),
+            [
+                ("s4".to_owned(), "10.0.0.5".to_owned()),
+                ("s6".to_owned(), "2001:db8::5".to_owned())
+            ]
+        );
+        assert_eq!(ips("p2"), []);
+        let tables: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'port_fixed_ips'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+
     #[tokio::test]
     async fn deleted_servers_stay_deleted() {
         let dir = tempfile::tempdir().unwrap();
