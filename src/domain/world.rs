@@ -74,7 +74,7 @@ pub struct World {
     /// (absent: unknown, search from the pools' start). Derived; keeps
     /// allocation O(1) amortised as a subnet fills.
     ip_floors: HashMap<SubnetId, IpAddr>,
-    macs: HashSet<String>,
+    macs: MacSet,
     /// server id → its actions, oldest first, with a request-id index.
     actions: HashMap<ServerId, ServerActions>,
     next_seq: u64,
@@ -86,6 +86,62 @@ pub struct World {
     /// [`DEFAULT_ACTIONS_IN_MEMORY`]); older ones are dropped from memory
     /// (a durable store still has them).
     actions_in_memory: Option<usize>,
+}
+
+/// MAC addresses in use. The canonical form (`fa:16:3e:01:02:03`, lowercase)
+/// is kept as its 48 bits, any other text as text: a million ports' MACs
+/// take no allocation each, and two MACs are the same exactly when their
+/// texts are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct MacSet {
+    canonical: HashSet<u64>,
+    other: HashSet<Box<str>>,
+}
+
+impl MacSet {
+    fn reserve(&mut self, n: usize) {
+        self.canonical.reserve(n);
+    }
+    fn contains(&self, mac: &str) -> bool {
+        match canonical_mac(mac) {
+            Some(bits) => self.canonical.contains(&bits),
+            None => self.other.contains(mac),
+        }
+    }
+    fn insert(&mut self, mac: &str) {
+        match canonical_mac(mac) {
+            Some(bits) => self.canonical.insert(bits),
+            None => self.other.insert(mac.into()),
+        };
+    }
+    fn remove(&mut self, mac: &str) {
+        match canonical_mac(mac) {
+            Some(bits) => self.canonical.remove(&bits),
+            None => self.other.remove(mac),
+        };
+    }
+}
+
+/// The 48 bits of a MAC in the canonical form (six pairs of lowercase hex
+/// digits joined by `:`); `None` for any other text.
+fn canonical_mac(mac: &str) -> Option<u64> {
+    let bytes = mac.as_bytes();
+    if bytes.len() != 17 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(u64::from(c - b'0')),
+        b'a'..=b'f' => Some(u64::from(c - b'a' + 10)),
+        _ => None,
+    };
+    let mut bits = 0u64;
+    for (i, pair) in bytes.chunks(3).enumerate() {
+        if i < 5 && pair[2] != b':' {
+            return None;
+        }
+        bits = bits << 8 | digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(bits)
 }
 
 /// Instance actions kept in memory per server unless configured otherwise.
@@ -543,18 +599,20 @@ impl World {
     }
 
     fn index_device(&mut self, port: &Port) {
-        if !port.device_id.is_empty() {
-            // Keys are cloned only when new (a load indexes a million ports).
-            if !self.ports_by_device.contains_key(&port.device_id) {
-                self.ports_by_device
-                    .insert(port.device_id.clone(), Vec::new());
+        if port.device_id.is_empty() {
+            return;
+        }
+        let entry = (port.seq, port.id.clone());
+        // Keys are cloned only when new (a load indexes a million ports).
+        match self.ports_by_device.get_mut(port.device_id.as_str()) {
+            Some(ids) => {
+                let at = ids.partition_point(|(seq, _)| *seq < port.seq);
+                ids.insert(at, entry);
             }
-            let ids = self
-                .ports_by_device
-                .get_mut(&port.device_id)
-                .expect("just inserted");
-            let at = ids.partition_point(|(seq, _)| *seq < port.seq);
-            ids.insert(at, (port.seq, port.id.clone()));
+            None => {
+                self.ports_by_device
+                    .insert(port.device_id.clone(), vec![entry]);
+            }
         }
     }
 
@@ -642,7 +700,7 @@ impl World {
                 };
             }
         }
-        self.macs.insert(port.mac_address.clone());
+        self.macs.insert(&port.mac_address);
     }
 
     fn unindex_port(&mut self, id: &PortId) {
@@ -909,6 +967,35 @@ impl<'w> Txn<'w> {
 mod tests {
     use super::*;
     use crate::seed::SeedDocument;
+
+    #[test]
+    fn macs_are_the_same_exactly_when_their_texts_are() {
+        assert_eq!(canonical_mac("fa:16:3e:01:af:ff"), Some(0xfa163e01afff));
+        assert_eq!(canonical_mac("00:00:00:00:00:00"), Some(0));
+        for other in [
+            "FA:16:3E:01:AF:FF",
+            "fa-16-3e-01-af-ff",
+            "fa:16:3e:01:af:f",
+            "fa:16:3e:01:af:fff",
+            "fa:16:3e:01:af:fg",
+            "",
+            "fa:16:3e:01:af:ff ",
+        ] {
+            assert_eq!(canonical_mac(other), None, "{other}");
+        }
+        let mut macs = MacSet::default();
+        macs.insert("fa:16:3e:01:af:ff");
+        macs.insert("FA:16:3E:01:AF:FF");
+        assert!(macs.contains("fa:16:3e:01:af:ff"));
+        assert!(macs.contains("FA:16:3E:01:AF:FF"));
+        assert!(!macs.contains("fa:16:3e:01:af:fe"));
+        assert!(!macs.contains("Fa:16:3e:01:af:ff"));
+        macs.remove("fa:16:3e:01:af:ff");
+        assert!(!macs.contains("fa:16:3e:01:af:ff"));
+        assert!(macs.contains("FA:16:3E:01:AF:FF"));
+        macs.remove("FA:16:3E:01:AF:FF");
+        assert_eq!(macs, MacSet::default());
+    }
 
     /// Dropping the oldest actions (a quarter of the limit at a time)
     /// leaves the request-id index pointing at the same actions.
