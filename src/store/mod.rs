@@ -130,12 +130,16 @@ pub const LOG_KEPT: u64 = 10_000;
 /// `LOG_KEPT + LOG_TRIM_EVERY` batches.
 pub const LOG_TRIM_EVERY: u64 = 64;
 
-/// Up to where a commit that moved the head from `before` to `after`
-/// deletes the log, if it does.
-pub fn log_trim(before: Position, after: Position) -> Option<Position> {
+/// The batches a commit that moved the head from `before` to `after`
+/// deletes from the log, if it does: `(above, upto)`, the batches after
+/// `above` up to `upto`. Every batch up to `above` went in an earlier trim
+/// (the one that entered `above`'s block of `LOG_TRIM_EVERY`), so a delete
+/// bounded below starts at the live rows, not at the dead ones before them.
+pub fn log_trim(before: Position, after: Position) -> Option<(Position, Position)> {
     let from = before.saturating_sub(LOG_KEPT);
     let to = after.saturating_sub(LOG_KEPT);
-    (to / LOG_TRIM_EVERY != from / LOG_TRIM_EVERY).then_some(to)
+    (to / LOG_TRIM_EVERY != from / LOG_TRIM_EVERY)
+        .then_some((from / LOG_TRIM_EVERY * LOG_TRIM_EVERY, to))
 }
 
 #[cfg(test)]
@@ -143,7 +147,8 @@ mod tests {
     use super::*;
 
     /// Commit by commit, the log keeps between LOG_KEPT and LOG_KEPT +
-    /// LOG_TRIM_EVERY batches, and each trim deletes a prefix.
+    /// LOG_TRIM_EVERY batches, and each trim deletes a prefix, from a bound
+    /// at or below the oldest batch and near it.
     #[test]
     fn the_log_is_trimmed_every_so_often_and_keeps_its_window() {
         let mut oldest = 1; // the oldest batch still in the log
@@ -151,7 +156,9 @@ mod tests {
         for step in [1, 1, 3, 64, 1, 200, 1, 63, 1, 5000, 1, 12_000, 7] {
             for _ in 0..300 {
                 let after = head + step;
-                if let Some(upto) = log_trim(head, after) {
+                if let Some((above, upto)) = log_trim(head, after) {
+                    assert!(above < oldest, "a trim reaches the oldest batch");
+                    assert!(upto - above < step + LOG_TRIM_EVERY, "and no further");
                     assert!(upto + 1 >= oldest, "a trim never leaves a gap");
                     oldest = upto + 1;
                 }

@@ -280,8 +280,9 @@ async fn commit(
         .execute(&mut *tx)
         .await
         .map_err(io)?;
-    if let Some(upto) = super::log_trim(before, position) {
-        sqlx::query("DELETE FROM change_log WHERE seq <= $1")
+    if let Some((above, upto)) = super::log_trim(before, position) {
+        sqlx::query("DELETE FROM change_log WHERE seq > $1 AND seq <= $2")
+            .bind(above as i64)
             .bind(upto as i64)
             .execute(&mut *tx)
             .await
@@ -310,18 +311,22 @@ async fn catch_up(connection: &mut PgConnection, since: Position) -> Result<Catc
     if since >= head {
         return Ok(Catchup::Batches(Vec::new()));
     }
-    let oldest: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM change_log")
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(io)?;
-    if oldest.is_none_or(|oldest| oldest as Position > since + 1) {
-        return load(connection).await.map(|s| Catchup::Reload(Box::new(s)));
-    }
+    // Not `min(seq)`: that walks the index through every dead row a vacuum
+    // has not removed yet. The batches must start right after `since`;
+    // when the log was trimmed past it, only the whole state will do.
     let rows = sqlx::query("SELECT seq, batch FROM change_log WHERE seq > $1 ORDER BY seq")
         .bind(since as i64)
-        .fetch_all(connection)
+        .fetch_all(&mut *connection)
         .await
         .map_err(io)?;
+    let first: Option<i64> = rows
+        .first()
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(io)?;
+    if first != Some(since as i64 + 1) {
+        return load(connection).await.map(|s| Catchup::Reload(Box::new(s)));
+    }
     rows.into_iter()
         .map(|row| {
             let text: String = row.try_get(1).map_err(io)?;
