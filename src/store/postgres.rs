@@ -314,19 +314,20 @@ async fn catch_up(connection: &mut PgConnection, since: Position) -> Result<Catc
     // Not `min(seq)`: that walks the index through every dead row a vacuum
     // has not removed yet. The batches must start right after `since`;
     // when the log was trimmed past it, only the whole state will do.
-    let rows = sqlx::query("SELECT seq, batch FROM change_log WHERE seq > $1 ORDER BY seq")
-        .bind(since as i64)
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(io)?;
-    let first: Option<i64> = rows
-        .first()
-        .map(|row| row.try_get(0))
-        .transpose()
-        .map_err(io)?;
+    let first: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM change_log WHERE seq > $1 ORDER BY seq LIMIT 1")
+            .bind(since as i64)
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(io)?;
     if first != Some(since as i64 + 1) {
         return load(connection).await.map(|s| Catchup::Reload(Box::new(s)));
     }
+    let rows = sqlx::query("SELECT seq, batch FROM change_log WHERE seq > $1 ORDER BY seq")
+        .bind(since as i64)
+        .fetch_all(connection)
+        .await
+        .map_err(io)?;
     rows.into_iter()
         .map(|row| {
             let text: String = row.try_get(1).map_err(io)?;
