@@ -359,18 +359,16 @@ impl World {
             Change::PutPort(mut port) => {
                 self.share_ids(&mut port);
                 let id = port.id.clone();
+                self.next_seq = self.next_seq.max(port.seq + 1);
                 if !self.ports.contains_key(&id) {
                     // A new port (every port of a load): nothing to unindex.
-                    self.next_seq = self.next_seq.max(port.seq + 1);
                     self.index_port(&port);
                 } else if self.addresses_kept(&port) {
                     // An attach or detach: only the device index moves.
                     self.unindex_device(&id);
-                    self.next_seq = self.next_seq.max(port.seq + 1);
                     self.index_device(&port);
                 } else {
                     self.unindex_port(&id);
-                    self.next_seq = self.next_seq.max(port.seq + 1);
                     self.index_port(&port);
                 }
                 let prior = self.ports.insert(id.clone(), Box::new(port));

@@ -1162,9 +1162,9 @@ mod tests {
         );
     }
 
-    /// Migration 006: a soft-deleted server comes back deleted (rows from
-    /// before it are live); a later put of the same id makes it live again,
-    /// and a hard delete removes it.
+    /// Migration 009: each port's addresses move into its row in their
+    /// order (inserted out of order here), a port without any gets `[]`,
+    /// and the old table is gone.
     #[tokio::test]
     async fn fixed_ips_move_into_their_port_rows_in_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -1211,6 +1211,9 @@ mod tests {
         assert_eq!(tables, 0);
     }
 
+    /// Migration 006: a soft-deleted server comes back deleted (rows from
+    /// before it are live); a later put of the same id makes it live again,
+    /// and a hard delete removes it.
     #[tokio::test]
     async fn deleted_servers_stay_deleted() {
         let dir = tempfile::tempdir().unwrap();
