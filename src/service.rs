@@ -222,6 +222,26 @@ impl Cloud {
     /// Catch up with the log's head as of now.
     async fn sync(&self) -> Result<(), StoreError> {
         let shared = &self.shared;
+        if !shared.stale.load(Ordering::Acquire) {
+            let synced = REQUEST_SYNCED.try_with(Cell::get).unwrap_or(false)
+                || match shared.store.head() {
+                    Head::Own => true,
+                    Head::Known(head) => head <= current(shared),
+                    Head::Ask => false,
+                };
+            if synced {
+                let _ = REQUEST_SYNCED.try_with(|synced| synced.set(true));
+                return Ok(());
+            }
+        }
+        // The rare way (a reload, a catch-up, a round trip) is boxed: every
+        // read's future stays small, and every layer above it moves it.
+        Box::pin(self.sync_from_store()).await
+    }
+
+    /// [`Self::sync`] when the world may be behind the store.
+    async fn sync_from_store(&self) -> Result<(), StoreError> {
+        let shared = &self.shared;
         if shared.stale.load(Ordering::Acquire) {
             let _log = shared.log.lock().await;
             reload_if_stale(shared).await?;
@@ -295,6 +315,17 @@ impl Cloud {
                 .observe(started.elapsed().as_secs_f64());
             return Ok(result);
         }
+        // Boxed: a commit's wait would make every write's future large.
+        Box::pin(self.write_durably(started, f)).await
+    }
+
+    /// [`Self::write`] through the committer, on a durable store.
+    async fn write_durably<R>(
+        &self,
+        started: Instant,
+        f: impl FnOnce(&mut Txn) -> R,
+    ) -> Result<R, StoreError> {
+        let shared = &self.shared;
         let (reply, turn) = oneshot::channel();
         self.writers.send(reply).map_err(|_| StoreError::Closed)?;
         bounded(shared.timeout, async move {

@@ -77,10 +77,11 @@ impl Authenticator {
         request: &Credentials<'_>,
     ) -> Result<Authenticated, Refusal> {
         let token = request.token.unwrap_or("");
+        // The validations are boxed: each request's future holds this one,
+        // and every layer above it moves it.
         let token = match self {
             Authenticator::NoAuth => return Ok(noauth::caller(request, policy)),
-            Authenticator::Builtin(builtin) => builtin
-                .validate(cloud, token)
+            Authenticator::Builtin(builtin) => Box::pin(builtin.validate(cloud, token))
                 .await
                 .map_err(|error| {
                     tracing::error!(%error, "cannot validate a token");
@@ -89,7 +90,7 @@ impl Authenticator {
                 .ok_or(Refusal::Unauthorized {
                     www_authenticate: None,
                 })?,
-            Authenticator::Keystone(keystone) => match keystone.validate(token).await {
+            Authenticator::Keystone(keystone) => match Box::pin(keystone.validate(token)).await {
                 Ok(Some(token)) => token,
                 Ok(None) => {
                     return Err(Refusal::Unauthorized {

@@ -2,8 +2,9 @@
 //! call with a chosen fault, or hold it back a while, before its handler
 //! runs. Off until a rule is set; then one lock per call.
 
+use std::future::Future;
+
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -120,40 +121,51 @@ fn target(request: &Request) -> Option<(&str, Option<&str>)> {
 /// After authentication and version negotiation, before the handler. The
 /// rules are shared state: a firing is a write (counted once, whichever
 /// process fires it).
-pub async fn inject_faults(
+pub async fn inject_faults<Fut: Future<Output = Response>>(
     state: &AppState,
     endpoint: Endpoint,
     request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> Fut,
 ) -> Response {
     let Some(operation) = FaultOperation::of(endpoint) else {
-        return next.run(request).await;
+        return next(request).await;
     };
     // The path is read only when some rule may fire (the common case has none).
-    let firing = match state.cloud.read(World::has_live_fault_rules).await {
-        Ok(false) => None,
-        Ok(true) => match target(&request) {
-            None => None,
-            Some((server_id, port_id)) => state
-                .cloud
-                .write(|txn| fire(txn, operation, server_id, port_id))
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::error!(%error, "cannot count a fault rule's firing");
-                    None
-                }),
-        },
-        Err(error) => return Fault::from(error).into_response(),
+    match state.cloud.read(World::has_live_fault_rules).await {
+        Ok(false) => next(request).await,
+        // Boxed: the common case's future stays small.
+        Ok(true) => Box::pin(fire_faults(state, operation, request, next)).await,
+        Err(error) => Fault::from(error).into_response(),
+    }
+}
+
+/// [`inject_faults`] when some rule may fire.
+async fn fire_faults<Fut: Future<Output = Response>>(
+    state: &AppState,
+    operation: FaultOperation,
+    request: Request,
+    next: impl FnOnce(Request) -> Fut,
+) -> Response {
+    let firing = match target(&request) {
+        None => None,
+        Some((server_id, port_id)) => state
+            .cloud
+            .write(|txn| fire(txn, operation, server_id, port_id))
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot count a fault rule's firing");
+                None
+            }),
     };
     let Some(firing) = firing else {
-        return next.run(request).await;
+        return next(request).await;
     };
     if !firing.delay.is_zero() {
         tokio::time::sleep(firing.delay).await;
     }
     match firing.fault {
         Some((status, name, message)) => named_fault_response(&name, status, &message),
-        None => next.run(request).await,
+        None => next(request).await,
     }
 }
 
