@@ -3,7 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use axum::middleware::from_fn_with_state;
+use tower::Layer;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -191,10 +191,10 @@ pub fn build_router(state: AppState) -> Router {
 /// (not per route), so that it sees, and can clean up, what axum adds to
 /// unrouted methods.
 fn around(routes: Router, state: AppState) -> Router {
-    let app = tower::ServiceBuilder::new()
-        .layer(from_fn_with_state(state, middleware::request_id_and_log))
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .service(routes);
+    let app = middleware::RequestIdAndLog {
+        state,
+        inner: CatchPanicLayer::custom(middleware::panic_response).layer(routes),
+    };
     Router::new().fallback_service(app)
 }
 

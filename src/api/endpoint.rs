@@ -20,7 +20,7 @@ use axum::routing::{any, on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use super::compute::{flavors, instance_actions, interfaces, server_actions, servers, versions};
-use super::middleware::{compute_api, image_api, network_api};
+use super::middleware::{image_api, network_api, BehindCompute};
 use super::network::{extensions, networks, ports, subnets};
 use super::{control, identity, image, ops};
 use crate::app::AppState;
@@ -92,9 +92,9 @@ macro_rules! endpoints {
                 match self { $(Endpoint::$variant => $label,)* }
             }
 
-            /// Its handler, answering its method only.
-            fn handler(self) -> MethodRouter<AppState> {
-                match self { $(Endpoint::$variant => method_router(self.method(), $handler),)* }
+            /// Its handler behind its pipeline, answering its method only.
+            fn service(self, state: &AppState) -> MethodRouter<AppState> {
+                match self { $(Endpoint::$variant => self.pipeline().wrap($handler, state, self),)* }
             }
         }
     };
@@ -193,32 +193,36 @@ impl Pipeline {
         }
     }
 
-    /// The pipeline's layers around a handler.
-    /// `handler` behind the pipeline, `endpoint` tagged on the request and
-    /// the response (the compute pipeline tags it itself: one layer fewer
-    /// on the busiest routes).
-    fn wrap(
-        self,
-        handler: MethodRouter<AppState>,
-        state: &AppState,
-        endpoint: Endpoint,
-    ) -> MethodRouter<AppState> {
-        let tagged = |router: MethodRouter<AppState>| {
-            router.layer(from_fn_with_state(endpoint, tag_endpoint))
-        };
-        tagged(match self {
-            Pipeline::Bare | Pipeline::ImagePublic => handler,
-            Pipeline::Image => handler.layer(from_fn_with_state(state.clone(), image_api)),
+    /// `handler` behind the pipeline, on `endpoint`'s method, `endpoint`
+    /// tagged on the request and the response (the compute pipeline tags it
+    /// itself).
+    fn wrap<H, T>(self, handler: H, state: &AppState, endpoint: Endpoint) -> MethodRouter<AppState>
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        if let Pipeline::Compute | Pipeline::ComputePublic = self {
+            // Fault injection runs inside compute_api, before the handler.
+            return method_router(endpoint.method(), BehindCompute { endpoint, handler });
+        }
+        self.layers(method_router(endpoint.method(), handler), state)
+            .layer(from_fn_with_state(endpoint, tag_endpoint))
+    }
+
+    /// The pipeline as layers around `routed` (compute's is its handler's).
+    fn layers(self, routed: MethodRouter<AppState>, state: &AppState) -> MethodRouter<AppState> {
+        match self {
+            Pipeline::Bare
+            | Pipeline::ImagePublic
+            | Pipeline::Compute
+            | Pipeline::ComputePublic => routed,
+            Pipeline::Image => routed.layer(from_fn_with_state(state.clone(), image_api)),
             Pipeline::Identity => {
-                handler.layer(axum::middleware::from_fn(identity::identity_envelope))
+                routed.layer(axum::middleware::from_fn(identity::identity_envelope))
             }
-            Pipeline::Compute | Pipeline::ComputePublic => {
-                // Fault injection runs inside compute_api, before the handler.
-                return handler.layer(from_fn_with_state((state.clone(), endpoint), compute_api));
-            }
-            Pipeline::Control => control::wrap(handler, state),
-            Pipeline::Network => handler.layer(from_fn_with_state(state.clone(), network_api)),
-        })
+            Pipeline::Control => control::wrap(routed, state),
+            Pipeline::Network => routed.layer(from_fn_with_state(state.clone(), network_api)),
+        }
     }
 }
 
@@ -258,9 +262,7 @@ impl Endpoint {
 pub fn routes(state: &AppState) -> Router<AppState> {
     let mut router = Router::new();
     for &endpoint in Endpoint::ALL.iter().filter(|e| e.served(state)) {
-        let service = endpoint
-            .pipeline()
-            .wrap(endpoint.handler(), state, endpoint);
+        let service = endpoint.service(state);
         for path in endpoint.all_paths() {
             router = router.route(&path, service.clone());
         }

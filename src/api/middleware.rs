@@ -3,10 +3,15 @@
 //! the router's rules, microversion, Content-Type and the caller.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::LazyLock;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -121,12 +126,51 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     Fault::Internal(format!("panic: {detail}")).into_response()
 }
 
+/// [`request_id_and_log`] around a service (the router). A service, not a
+/// `from_fn` layer: one boxed future per request, not three allocations.
+#[derive(Clone)]
+pub struct RequestIdAndLog<S> {
+    pub state: AppState,
+    pub inner: S,
+}
+
+impl<S> tower::Service<Request> for RequestIdAndLog<S>
+where
+    S: tower::Service<Request, Error = Infallible> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The service polled ready serves this request; its clone the next.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let state = self.state.clone();
+        Box::pin(async move {
+            Ok(request_id_and_log(state, request, |request| async move {
+                match inner.call(request).await {
+                    Ok(response) => response.into_response(),
+                    Err(never) => match never {},
+                }
+            })
+            .await)
+        })
+    }
+}
+
 /// Request ids on every API response, one log line and the metrics of
-/// every request.
-pub async fn request_id_and_log(
-    State(state): State<AppState>,
+/// every request; `next` handles it.
+pub async fn request_id_and_log<Fut: Future<Output = Response>>(
+    state: AppState,
     mut request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> Fut,
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -162,7 +206,7 @@ pub async fn request_id_and_log(
     // Every line logged while handling the request carries its id.
     let logging = crate::telemetry::RequestLogging::new(&request_id.0);
     let mut response = logging
-        .run(crate::service::one_sync_per_request(next.run(request)))
+        .run(crate::service::one_sync_per_request(next(request)))
         .await;
     // axum names the methods of a path it could not route; Nova's router
     // does not (Keystone's Flask does, and so does porthole's).
@@ -407,29 +451,54 @@ pub async fn image_api(
     }
 }
 
-/// The compute API layer, on every routed /v2.1 call: the endpoint tagged
-/// (see `endpoint::tagging`), Nova's pipeline, then fault injection and the
-/// handler. One layer, not three: each layer boxes the request's future.
-pub async fn compute_api(
-    State((state, endpoint)): State<(AppState, Endpoint)>,
+/// A compute handler behind Nova's pipeline ([`compute_api`]), on every
+/// routed /v2.1 call. A handler, not a `from_fn` layer: one boxed future
+/// per request where a layer costs four, and two clones of the service.
+#[derive(Clone)]
+pub struct BehindCompute<H> {
+    pub endpoint: Endpoint,
+    pub handler: H,
+}
+
+impl<H, T> Handler<T, AppState> for BehindCompute<H>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    type Future = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+    fn call(self, request: Request, state: AppState) -> Self::Future {
+        let BehindCompute { endpoint, handler } = self;
+        let handler_state = state.clone();
+        Box::pin(compute_api(state, endpoint, request, move |request| {
+            handler.call(request, handler_state)
+        }))
+    }
+}
+
+/// The compute API: the endpoint tagged (see `endpoint::tagging`), Nova's
+/// pipeline, then fault injection and the handler (`next`).
+pub async fn compute_api<Fut: Future<Output = Response>>(
+    state: AppState,
+    endpoint: Endpoint,
     request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> Fut,
 ) -> Response {
     super::endpoint::tagging(endpoint, compute_pipeline(state, endpoint, request, next)).await
 }
 
-async fn compute_pipeline(
+async fn compute_pipeline<Fut: Future<Output = Response>>(
     state: AppState,
     endpoint: Endpoint,
     mut request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> Fut,
 ) -> Response {
     // axum answers HEAD with a GET route; Nova's router does not.
     if request.method() == Method::HEAD
         && endpoint.pipeline() == Pipeline::Compute
         && endpoint.method().is_some()
     {
-        return not_routed(&state, request).await;
+        return Box::pin(not_routed(&state, request)).await;
     }
     if let Some(refused) = body_too_large(&request) {
         return refused;
