@@ -3,9 +3,15 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use tower::Layer;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
 use axum::Router;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower::{Service, ServiceExt};
 
 use crate::api::{endpoint, middleware};
 use crate::auth::{Authenticator, BuiltinKeystone};
@@ -178,7 +184,7 @@ impl Deref for AppState {
 }
 
 /// The whole application, ready to serve or to `oneshot` in tests.
-pub fn build_router(state: AppState) -> Router {
+pub fn build_router(state: AppState) -> App {
     let routes = endpoint::routes(&state)
         .fallback(middleware::fallback)
         .method_not_allowed_fallback(middleware::method_not_routed)
@@ -190,12 +196,44 @@ pub fn build_router(state: AppState) -> Router {
 /// metrics, and a panic turned into Nova's 500. Around the whole router
 /// (not per route), so that it sees, and can clean up, what axum adds to
 /// unrouted methods.
-fn around(routes: Router, state: AppState) -> Router {
-    let app = middleware::RequestIdAndLog {
-        state,
-        inner: CatchPanicLayer::custom(middleware::panic_response).layer(routes),
-    };
-    Router::new().fallback_service(app)
+fn around(routes: Router, state: AppState) -> App {
+    App { state, routes }
+}
+
+/// The application: the router behind [`middleware::request_id_and_log`]
+/// and [`middleware::catching_panics`]. A service of its own, not layers
+/// on a router: one boxed future per request around the routing.
+#[derive(Clone)]
+pub struct App {
+    state: AppState,
+    routes: Router,
+}
+
+impl Service<Request> for App {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The router is always ready (its clone serves the request).
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let state = self.state.clone();
+        let routes = self.routes.clone();
+        Box::pin(async move {
+            Ok(middleware::request_id_and_log(state, request, |request| {
+                middleware::catching_panics(async move {
+                    match routes.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                })
+            })
+            .await)
+        })
+    }
 }
 
 #[cfg(test)]

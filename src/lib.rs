@@ -19,7 +19,7 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 
-pub use app::{build_router, AppState};
+pub use app::{build_router, App, AppState};
 
 /// porthole's version (probes, metrics, the OpenAPI document).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,8 +3,6 @@
 //! the router's rules, microversion, Content-Type and the caller.
 
 use std::borrow::Cow;
-use std::convert::Infallible;
-use std::task::{Context, Poll};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
@@ -115,6 +113,15 @@ fn identity_served(state: &AppState, request: &Request) -> bool {
     state.auth.builtin().is_some() && identity::is_identity_path(request.uri().path())
 }
 
+/// `response`, or Nova's 500 if making it panics.
+pub async fn catching_panics(response: impl Future<Output = Response>) -> Response {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(response)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(panic_response)
+}
+
 /// A handler panicked: Nova's 500, the detail in the log only. The world
 /// is as it was before the request (a write rolls back on a panic).
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -124,45 +131,6 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("a panic");
     Fault::Internal(format!("panic: {detail}")).into_response()
-}
-
-/// [`request_id_and_log`] around a service (the router). A service, not a
-/// `from_fn` layer: one boxed future per request, not three allocations.
-#[derive(Clone)]
-pub struct RequestIdAndLog<S> {
-    pub state: AppState,
-    pub inner: S,
-}
-
-impl<S> tower::Service<Request> for RequestIdAndLog<S>
-where
-    S: tower::Service<Request, Error = Infallible> + Clone + Send + 'static,
-    S::Response: IntoResponse,
-    S::Future: Send,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        // The service polled ready serves this request; its clone the next.
-        let fresh = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let state = self.state.clone();
-        Box::pin(async move {
-            Ok(request_id_and_log(state, request, |request| async move {
-                match inner.call(request).await {
-                    Ok(response) => response.into_response(),
-                    Err(never) => match never {},
-                }
-            })
-            .await)
-        })
-    }
 }
 
 /// Request ids on every API response, one log line and the metrics of

@@ -6,7 +6,6 @@ pub mod postgres;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -232,7 +231,7 @@ pub async fn seeded_cloud(store: std::sync::Arc<dyn Store>) -> Cloud {
 
 /// The app in-process, on a fresh in-memory world.
 pub struct TestApp {
-    pub router: Router,
+    pub router: porthole::App,
 }
 
 pub struct Reply {
