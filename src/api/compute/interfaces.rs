@@ -112,7 +112,10 @@ impl InterfaceAttachment<'_> {
 
 /// `{"interfaceAttachments": [...]}` of `ports`.
 fn list_body<'p>(ports: impl Iterator<Item = &'p Port>, version: ApiVersion) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
+    // An entry with one address is about 300 bytes: room for them all, so
+    // the body is not copied as it grows.
+    let entries = ports.size_hint().1.unwrap_or(1).clamp(1, 64);
+    let mut out = Vec::with_capacity(32 + 320 * entries);
     out.extend_from_slice(b"{\"interfaceAttachments\": [");
     for (i, port) in ports.enumerate() {
         if i > 0 {
