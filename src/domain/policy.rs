@@ -339,6 +339,63 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     rules: BTreeMap<String, Check>,
+    /// The same rules for evaluation: a `rule:` reference is an index into
+    /// `compiled` (every compute call evaluates a chain of them).
+    compiled: Vec<Compiled>,
+    index: HashMap<String, usize>,
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A [`Check`] with its references resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Compiled {
+    Always,
+    Never,
+    Role(String),
+    Rule(usize),
+    Generic { key: Credential, value: Value },
+    Not(Box<Compiled>),
+    And(Vec<Compiled>),
+    Or(Vec<Compiled>),
+}
+
+/// The credential a generic check compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    ProjectId,
+    UserId,
+    IsAdmin,
+    /// Any other key: never matches.
+    Other,
+}
+
+impl Compiled {
+    /// `check` with each `rule:` as its index in `index` (every reference
+    /// was checked to exist).
+    fn of(check: &Check, index: &HashMap<String, usize>) -> Self {
+        let all = |checks: &[Check]| checks.iter().map(|c| Compiled::of(c, index)).collect();
+        match check {
+            Check::Always => Compiled::Always,
+            Check::Never => Compiled::Never,
+            Check::Role(role) => Compiled::Role(role.clone()),
+            Check::Rule(name) => index
+                .get(name)
+                .map_or(Compiled::Never, |&i| Compiled::Rule(i)),
+            Check::Generic { key, value } => Compiled::Generic {
+                key: match key.as_str() {
+                    "project_id" => Credential::ProjectId,
+                    "user_id" => Credential::UserId,
+                    "is_admin" => Credential::IsAdmin,
+                    _ => Credential::Other,
+                },
+                value: value.clone(),
+            },
+            Check::Not(inner) => Compiled::Not(Box::new(Compiled::of(inner, index))),
+            Check::And(checks) => Compiled::And(all(checks)),
+            Check::Or(checks) => Compiled::Or(all(checks)),
+        }
+    }
 }
 
 impl Default for Policy {
@@ -369,8 +426,16 @@ impl Policy {
             })?;
             rules.insert(name, check);
         }
-        let policy = Policy { rules };
+        let mut policy = Policy {
+            rules,
+            compiled: Vec::new(),
+            index: HashMap::default(),
+        };
         policy.check_references()?;
+        policy.index = (policy.rules.keys().cloned()).zip(0..).collect();
+        policy.compiled = (policy.rules.values())
+            .map(|check| Compiled::of(check, &policy.index))
+            .collect();
         Ok(policy)
     }
 
@@ -438,21 +503,21 @@ impl Policy {
 
     /// oslo.policy's `enforce`: an undefined rule denies.
     pub fn allows(&self, rule: &str, credentials: &Credentials, target: &Target) -> bool {
-        self.rules
+        self.index
             .get(rule)
-            .is_some_and(|check| self.eval(check, credentials, target))
+            .is_some_and(|&i| self.eval(&self.compiled[i], credentials, target))
     }
 
-    fn eval(&self, check: &Check, credentials: &Credentials, target: &Target) -> bool {
+    fn eval(&self, check: &Compiled, credentials: &Credentials, target: &Target) -> bool {
         match check {
-            Check::Always => true,
-            Check::Never => false,
-            Check::Role(role) => credentials.roles.iter().any(|r| r == role),
-            Check::Rule(name) => self.allows(name, credentials, target),
-            Check::Not(inner) => !self.eval(inner, credentials, target),
-            Check::And(all) => all.iter().all(|c| self.eval(c, credentials, target)),
-            Check::Or(any) => any.iter().any(|c| self.eval(c, credentials, target)),
-            Check::Generic { key, value } => {
+            Compiled::Always => true,
+            Compiled::Never => false,
+            Compiled::Role(role) => credentials.roles.iter().any(|r| r == role),
+            Compiled::Rule(i) => self.eval(&self.compiled[*i], credentials, target),
+            Compiled::Not(inner) => !self.eval(inner, credentials, target),
+            Compiled::And(all) => all.iter().all(|c| self.eval(c, credentials, target)),
+            Compiled::Or(any) => any.iter().any(|c| self.eval(c, credentials, target)),
+            Compiled::Generic { key, value } => {
                 let wanted = match value {
                     Value::Literal(literal) => literal.as_str(),
                     Value::Target(key) => match target.get(key) {
@@ -460,16 +525,16 @@ impl Policy {
                         None => return false,
                     },
                 };
-                match key.as_str() {
+                match key {
                     // noauth without a project acts in every project.
-                    "project_id" => credentials.project_id.is_none_or(|p| p == wanted),
-                    "user_id" => credentials.user_id == wanted,
-                    "is_admin" => wanted.eq_ignore_ascii_case(if credentials.is_admin {
+                    Credential::ProjectId => credentials.project_id.is_none_or(|p| p == wanted),
+                    Credential::UserId => credentials.user_id == wanted,
+                    Credential::IsAdmin => wanted.eq_ignore_ascii_case(if credentials.is_admin {
                         "true"
                     } else {
                         "false"
                     }),
-                    _ => false,
+                    Credential::Other => false,
                 }
             }
         }
@@ -643,7 +708,8 @@ mod tests {
             let roles = vec![role];
             let c = creds(&roles, Some(if own { "p1" } else { "p2" }));
             let target = Target { project_id: "p1" };
-            prop_assert_eq!(policy.eval(&check, &c, &target), policy.eval(&parsed, &c, &target));
+            let eval = |check: &Check| policy.eval(&Compiled::of(check, &policy.index), &c, &target);
+            prop_assert_eq!(eval(&check), eval(&parsed));
         }
 
         #[test]
