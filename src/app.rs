@@ -1,11 +1,10 @@
 //! `AppState` and `build_router`: every route and layer, in one place.
 
-use std::ops::Deref;
-use std::sync::Arc;
-
 use std::convert::Infallible;
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
