@@ -427,9 +427,9 @@ fn commit<'a>(
     }
     tx.prepare_cached("UPDATE log_head SET position = ?1 WHERE id = 1")?
         .execute([position as i64])?;
-    if let Some((_, upto)) = super::log_trim(before, position) {
-        tx.prepare_cached("DELETE FROM change_log WHERE seq <= ?1")?
-            .execute([upto as i64])?;
+    if let Some((above, upto)) = super::log_trim(before, position) {
+        tx.prepare_cached("DELETE FROM change_log WHERE seq > ?1 AND seq <= ?2")?
+            .execute([above as i64, upto as i64])?;
     }
     tx.commit()?;
     Ok(positions)
